@@ -1,0 +1,187 @@
+"""A typed view of the validated workflow config.
+
+The schema ``schemas/config.schema.yaml`` (also reachable as
+``workflow/schemas/config.schema.yaml``) is the single source of truth for keys,
+ranges and defaults; :func:`validate_config` applies it, then checks the rules that
+span several keys. The workflow's ``common.smk`` and the ``scoredyn`` command line
+call the same function.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scoredyn.errors import ConfigError
+from scoredyn.schema import validate
+
+#: Number density of liquid water (molecules per nm^3) used to estimate the box edge.
+WATER_PER_NM3 = 33.4
+
+
+@cache
+def config_schema() -> dict:
+    text = resources.files("scoredyn.schemas").joinpath("config.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def box_edge_estimate_nm(n_waters: int) -> float:
+    """Edge of a cubic box holding ``n_waters`` at liquid density (nm)."""
+    return (n_waters / WATER_PER_NM3) ** (1.0 / 3.0)
+
+
+@dataclass(frozen=True)
+class DihedralStarts:
+    count: int
+    run_ps: float
+    min_clearance_A: float
+
+
+@dataclass(frozen=True)
+class VacuumHotStarts:
+    count: int
+    run_ps: float
+    temperature_K: float
+    timestep_fs: float
+    save_every: int
+    box_nm: float
+    cutoff_nm: float
+
+
+@dataclass(frozen=True)
+class GromacsConfig:
+    command: str
+    threads: int
+    checkpoint_minutes: float
+
+
+@dataclass(frozen=True)
+class MDConfig:
+    forcefield: str
+    water_model: str
+    n_waters: int
+    temperature_K: float
+    timestep_fs: float
+    tau_t_ps: float
+    constraints: str
+    cutoff_nm: float
+    frame_interval_ps: float
+    minimize_steps: int
+    minimize_emtol: float
+    equilibrate_ps: float
+    production_ns: float
+    dihedral_starts: DihedralStarts
+    vacuum_hot: VacuumHotStarts
+
+    def steps(self, ps: float, timestep_fs: float | None = None) -> int:
+        """Number of MD steps that cover ``ps`` picoseconds."""
+        return round(ps * 1000.0 / (timestep_fs or self.timestep_fs))
+
+    @property
+    def frame_every_steps(self) -> int:
+        return self.steps(self.frame_interval_ps)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated config; ``raw`` keeps the dict with defaults filled in."""
+
+    run: str
+    seed: int
+    train: list[str]
+    evaluate: list[str]
+    molecule_root: Path
+    gromacs: GromacsConfig
+    md: MDConfig
+    raw: dict[str, Any]
+
+    @property
+    def molecules(self) -> list[str]:
+        """Every molecule the run simulates, training molecules first."""
+        return self.train + [m for m in self.evaluate if m not in self.train]
+
+
+def _cross_checks(cfg: dict[str, Any], where: str) -> None:
+    md = cfg["md"]
+    edge = box_edge_estimate_nm(md["n_waters"])
+    if md["cutoff_nm"] + 0.1 >= edge / 2.0:
+        need = int(WATER_PER_NM3 * (2.0 * (md["cutoff_nm"] + 0.15)) ** 3) + 1
+        raise ConfigError(
+            f"{where}: md.cutoff_nm = {md['cutoff_nm']} does not fit a box of md.n_waters = "
+            f"{md['n_waters']} (edge about {edge:.2f} nm, so the cut-off plus buffer must stay below "
+            f"{edge / 2 - 0.1:.2f} nm); raise md.n_waters to at least {need} or lower md.cutoff_nm"
+        )
+    hot = md["starts"]["vacuum_hot"]
+    if hot["cutoff_nm"] >= hot["box_nm"] / 2.0:
+        raise ConfigError(
+            f"{where}: md.starts.vacuum_hot.cutoff_nm = {hot['cutoff_nm']} must be below half of "
+            f"md.starts.vacuum_hot.box_nm = {hot['box_nm']}; enlarge the box or shorten the cut-off"
+        )
+    for key in ("frame_interval_ps", "equilibrate_ps"):
+        steps = md[key] * 1000.0 / md["timestep_fs"]
+        if abs(steps - round(steps)) > 1e-6:
+            raise ConfigError(f"{where}: md.{key} = {md[key]} is not a whole number of md.timestep_fs = {md['timestep_fs']}")
+
+
+def validate_config(raw: dict[str, Any], where: str = "config") -> dict[str, Any]:
+    """Validate ``raw`` against the schema and the cross-key rules; fill defaults.
+
+    Returns a new dict (``raw`` is not modified).
+
+    Raises
+    ------
+    ConfigError
+        Naming the key, the bad value and what is allowed.
+    """
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: the config must be a mapping of keys to values, got {type(raw).__name__}")
+    cfg = validate(copy.deepcopy(raw), config_schema(), where, ConfigError)
+    cfg["molecules"].setdefault("evaluate", list(cfg["molecules"]["train"]))
+    _cross_checks(cfg, where)
+    return cfg
+
+
+def load_config(source: str | Path | dict[str, Any], check_molecules: bool = True) -> Config:
+    """Read, validate and type a config from a YAML file or a dict.
+
+    With ``check_molecules`` every named molecule must have a valid description.
+    """
+    where = "config"
+    if isinstance(source, dict):
+        raw = source
+    else:
+        where = str(source)
+        try:
+            raw = yaml.safe_load(Path(source).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{where}: no such config file; pass an existing YAML file") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{where}: not valid YAML ({exc})") from None
+    cfg = validate_config(raw, where)
+    md, g = cfg["md"], cfg["gromacs"]
+    config = Config(
+        run=cfg["run"],
+        seed=cfg["seed"],
+        train=list(cfg["molecules"]["train"]),
+        evaluate=list(cfg["molecules"]["evaluate"]),
+        molecule_root=Path(cfg["molecules"]["root"]),
+        gromacs=GromacsConfig(g["command"], g["threads"], g["checkpoint_minutes"]),
+        md=MDConfig(
+            **{k: v for k, v in md.items() if k != "starts"},
+            dihedral_starts=DihedralStarts(**md["starts"]["dihedrals"]),
+            vacuum_hot=VacuumHotStarts(**md["starts"]["vacuum_hot"]),
+        ),
+        raw=cfg,
+    )
+    if check_molecules:
+        from scoredyn.molecules import load_molecule
+
+        for name in config.molecules:
+            load_molecule(name, config.molecule_root)
+    return config

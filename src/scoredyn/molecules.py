@@ -1,0 +1,313 @@
+"""A molecule's description: how to build it, what to measure on it, what to check.
+
+Each molecule lives in ``resources/molecules/<name>/molecule.yaml`` (validated against
+``schemas/molecule.schema.yaml``). Atoms are named by selectors ``"RES:NAME"`` (or
+``"NAME"`` when the atom name is unique), resolved against the solute topology that
+GROMACS built, so the description never depends on atom order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from scoredyn.errors import MoleculeError
+from scoredyn.geometry import bond_lengths, dihedrals, signed_volume
+from scoredyn.schema import validate
+
+#: |omega| above this (degrees) is a trans peptide bond; cis lies near 0.
+TRANS_MIN_DEG = 90.0
+
+ATOMIC_NUMBERS = {"H": 1, "C": 6, "N": 7, "O": 8, "F": 9, "P": 15, "S": 16, "Cl": 17, "Br": 35}
+_MASS_ELEMENT = [(1.008, "H"), (12.011, "C"), (14.007, "N"), (15.999, "O"), (18.998, "F"),
+                 (30.974, "P"), (32.06, "S"), (35.45, "Cl"), (79.904, "Br")]  # fmt: skip
+
+
+def element_from_mass(mass: float) -> str:
+    """The element whose standard atomic mass is nearest to ``mass`` (united atoms excluded)."""
+    return min(_MASS_ELEMENT, key=lambda me: abs(me[0] - mass))[1]
+
+
+@dataclass(frozen=True)
+class SoluteTopology:
+    """Atoms and bonds of a solute, in GROMACS order.
+
+    Attributes
+    ----------
+    names, resnames, types, elements : one entry per atom
+    resids : [N] int
+    masses, charges : [N] float
+    bonds : [B, 2] int, zero-based
+    """
+
+    names: list[str]
+    resnames: list[str]
+    resids: np.ndarray
+    types: list[str]
+    elements: list[str]
+    masses: np.ndarray
+    charges: np.ndarray
+    bonds: np.ndarray
+
+    @property
+    def n_atoms(self) -> int:
+        return len(self.names)
+
+    @property
+    def numbers(self) -> np.ndarray:
+        """[N] atomic numbers."""
+        return np.array([ATOMIC_NUMBERS[e] for e in self.elements], dtype=int)
+
+    def select(self, selector: str, where: str = "molecule.yaml") -> int:
+        """Index of the atom named ``"RES:NAME"`` or ``"NAME"``.
+
+        Raises
+        ------
+        MoleculeError
+            If no atom or more than one atom matches.
+        """
+        res, _, name = selector.rpartition(":")
+        hits = [
+            i
+            for i, (r, n) in enumerate(zip(self.resnames, self.names, strict=True))
+            if n == name and (not res or r == res)
+        ]
+        if len(hits) != 1:
+            known = ", ".join(f"{r}:{n}" for r, n in zip(self.resnames, self.names, strict=True))
+            what = "no atom" if not hits else f"{len(hits)} atoms"
+            raise MoleculeError(
+                f"{where}: selector {selector!r} matches {what}; write it as RES:NAME, one of: {known}"
+            )
+        return hits[0]
+
+
+@dataclass(frozen=True)
+class BondRule:
+    """Allowed length range (Angstrom) for bonds between two element classes.
+
+    ``"*"`` matches any heavy (non-hydrogen) element.
+    """
+
+    pair: tuple[str, str]
+    low: float
+    high: float
+
+    def matches(self, a: str, b: str) -> bool:
+        def ok(pattern: str, el: str) -> bool:
+            return el == pattern or (pattern == "*" and el != "H")
+
+        p, q = self.pair
+        return (ok(p, a) and ok(q, b)) or (ok(p, b) and ok(q, a))
+
+
+@dataclass(frozen=True)
+class State:
+    """A named state: a core set as a box of periodic dihedral ranges, and its centre.
+
+    ``ranges[d]`` lists [low, high] intervals in degrees (the union is the allowed
+    set); a frame is in the core when every listed dihedral lies in its set.
+    """
+
+    name: str
+    ranges: dict[str, list[tuple[float, float]]]
+    centre: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Stereocentre:
+    centre: str
+    neighbours: tuple[str, str, str]
+    sign: int  # +1 or -1: the sign of signed_volume() the reference structure must have
+    label: str
+
+
+@dataclass(frozen=True)
+class Molecule:
+    """A molecule as declared in its ``molecule.yaml``."""
+
+    name: str
+    path: Path
+    description: str
+    topology: dict[str, Any]
+    starts: dict[str, Any]
+    dihedrals: dict[str, tuple[str, str, str, str]]
+    states: dict[str, State]
+    bond_rules: list[BondRule]
+    stereocentres: list[Stereocentre]
+    peptide_bonds: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def start_method(self) -> str:
+        return str(self.starts["method"])
+
+    def resolve(self, top: SoluteTopology) -> ResolvedMolecule:
+        """Bind every selector and bond rule to atom indices of ``top``."""
+        where = str(self.path)
+        quads = {k: np.array([top.select(s, where) for s in v]) for k, v in self.dihedrals.items()}
+        rules = np.full(len(top.bonds), -1, dtype=int)
+        for b, (i, j) in enumerate(top.bonds.tolist()):
+            for r, rule in enumerate(self.bond_rules):
+                if rule.matches(top.elements[i], top.elements[j]):
+                    rules[b] = r
+                    break
+            else:
+                raise MoleculeError(
+                    f"{where}: bond {top.names[i]}-{top.names[j]} "
+                    f"({top.elements[i]}-{top.elements[j]}) has no range under checks.bonds; "
+                    "add a rule for that element pair"
+                )
+        stereo = [
+            (top.select(s.centre, where), [top.select(n, where) for n in s.neighbours], s.sign)
+            for s in self.stereocentres
+        ]
+        omegas = np.array([[top.select(s, where) for s in q] for q in self.peptide_bonds], dtype=int)
+        return ResolvedMolecule(self, top, quads, rules, stereo, omegas.reshape(-1, 4))
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Which frames pass each physical check; arrays are [T] bool."""
+
+    bonds_ok: np.ndarray
+    chirality_ok: np.ndarray
+    trans_ok: np.ndarray
+    messages: list[str]
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.bonds_ok & self.chirality_ok & self.trans_ok
+
+
+@dataclass(frozen=True)
+class ResolvedMolecule:
+    """A :class:`Molecule` bound to the atom indices of one solute topology."""
+
+    molecule: Molecule
+    top: SoluteTopology
+    dihedral_atoms: dict[str, np.ndarray]  # name -> [4]
+    bond_rule_index: np.ndarray  # [B] rule per bond
+    stereo: list[tuple[int, list[int], int]]  # (centre, neighbours, sign)
+    peptide_bond_atoms: np.ndarray  # [P, 4]
+
+    def dihedral_values(self, pos: np.ndarray) -> dict[str, np.ndarray]:
+        """Dihedrals of interest in degrees, each [...] for pos [..., N, 3]."""
+        return {k: dihedrals(pos, q[None, :])[..., 0] for k, q in self.dihedral_atoms.items()}
+
+    def in_state(self, pos: np.ndarray, state: str) -> np.ndarray:
+        """[...] bool: whether each structure lies in the core set of ``state``."""
+        values = self.dihedral_values(pos)
+        inside = np.ones(pos.shape[:-2], dtype=bool)
+        for d, intervals in self.molecule.states[state].ranges.items():
+            x = values[d]
+            hit = np.zeros_like(inside)
+            for lo, hi in intervals:
+                hit |= np.mod(x - lo, 360.0) <= (hi - lo)
+            inside &= hit
+        return inside
+
+    def check(self, pos: np.ndarray) -> CheckReport:
+        """Bond lengths, chirality and trans peptide bonds for pos [T, N, 3] (Angstrom)."""
+        pos = np.asarray(pos, dtype=float).reshape(-1, self.top.n_atoms, 3)
+        rules = self.molecule.bond_rules
+        lengths = bond_lengths(pos, self.top.bonds)  # [T, B]
+        low = np.array([rules[r].low for r in self.bond_rule_index])
+        high = np.array([rules[r].high for r in self.bond_rule_index])
+        bad_bond = (lengths < low) | (lengths > high)
+        chiral = np.ones(len(pos), dtype=bool)
+        for centre, nbrs, sign in self.stereo:
+            chiral &= np.sign(signed_volume(pos, centre, nbrs)) == sign
+        trans = np.ones(len(pos), dtype=bool)
+        if len(self.peptide_bond_atoms):
+            omega = dihedrals(pos, self.peptide_bond_atoms)
+            trans = np.all(np.abs(omega) > TRANS_MIN_DEG, axis=-1)
+        messages = []
+        if bad_bond.any():
+            t, b = np.argwhere(bad_bond)[0]
+            i, j = self.top.bonds[b]
+            messages.append(
+                f"bond {self.top.names[i]}-{self.top.names[j]} is {lengths[t, b]:.3f} A in frame {t}, "
+                f"outside [{low[b]}, {high[b]}]"
+            )
+        if not chiral.all():
+            messages.append(f"a stereocentre changed handedness (first in frame {np.argmin(chiral)})")
+        if not trans.all():
+            messages.append(f"a peptide bond is cis (first in frame {np.argmin(trans)})")
+        return CheckReport(~bad_bond.any(axis=1), chiral, trans, messages)
+
+
+def molecules_root() -> Path:
+    """``resources/molecules`` of the source tree (the workflow's default)."""
+    return Path(__file__).resolve().parents[2] / "resources" / "molecules"
+
+
+@cache
+def _molecule_schema() -> dict:
+    text = resources.files("scoredyn.schemas").joinpath("molecule.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _ranges(spec: Any) -> list[tuple[float, float]]:
+    pairs = spec if isinstance(spec[0], list) else [spec]
+    return [(float(lo), float(hi)) for lo, hi in pairs]
+
+
+def load_molecule(name: str, root: Path | str | None = None) -> Molecule:
+    """Read and validate ``<root>/<name>/molecule.yaml``.
+
+    Raises
+    ------
+    MoleculeError
+        If the folder or file is missing, or the description is invalid.
+    """
+    root = Path(root) if root is not None else molecules_root()
+    path = root / name / "molecule.yaml"
+    if not path.is_file():
+        have = sorted(p.name for p in root.glob("*/molecule.yaml") for p in [p.parent]) if root.is_dir() else []
+        raise MoleculeError(
+            f"{path}: no such molecule description; known molecules in {root}: {', '.join(have) or 'none'}. "
+            "Add a folder with a molecule.yaml (see README, 'Adding a molecule')"
+        )
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise MoleculeError(f"{path}: not valid YAML ({exc})") from None
+    validate(raw, _molecule_schema(), str(path), MoleculeError)
+    dih = {k: tuple(v) for k, v in raw.get("dihedrals", {}).items()}
+    states = {}
+    for s, spec in raw.get("states", {}).items():
+        unknown = set(spec["ranges"]) - set(dih)
+        if unknown:
+            raise MoleculeError(f"{path}: states.{s} uses undeclared dihedrals {sorted(unknown)}; declare them under dihedrals")
+        states[s] = State(s, {d: _ranges(r) for d, r in spec["ranges"].items()}, dict(spec["centre"]))
+    checks = raw.get("checks", {})
+    stereo = [
+        Stereocentre(c["centre"], tuple(c["neighbours"]), 1 if c["sign"] == "positive" else -1, c.get("label", ""))
+        for c in checks.get("stereocentres", [])
+    ]
+    starts = raw["starts"]
+    if starts["method"] == "dihedrals":
+        missing = set(starts["dihedrals"]) - set(dih)
+        if missing:
+            raise MoleculeError(f"{path}: starts.dihedrals names undeclared dihedrals {sorted(missing)}")
+    return Molecule(
+        name=name,
+        path=path,
+        description=raw.get("description", ""),
+        topology=raw["topology"],
+        starts=starts,
+        dihedrals=dih,
+        states=states,
+        bond_rules=[BondRule(tuple(b["pair"]), *map(float, b["range"])) for b in checks["bonds"]],
+        stereocentres=stereo,
+        peptide_bonds=[tuple(q) for q in checks.get("peptide_bonds", [])],
+    )
