@@ -26,8 +26,12 @@ WATER_PER_NM3 = 33.4
 
 
 @cache
-def config_schema() -> dict:
-    text = resources.files("scoredyn.schemas").joinpath("config.schema.yaml").read_text()
+def config_schema(path: str | None = None) -> dict:
+    """The config schema: the package's copy, or the file at ``path`` (the workflow's)."""
+    if path is None:
+        text = resources.files("scoredyn.schemas").joinpath("config.schema.yaml").read_text()
+    else:
+        text = Path(path).read_text()
     return yaml.safe_load(text)
 
 
@@ -126,10 +130,12 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
     for key in ("frame_interval_ps", "equilibrate_ps"):
         steps = md[key] * 1000.0 / md["timestep_fs"]
         if abs(steps - round(steps)) > 1e-6:
-            raise ConfigError(f"{where}: md.{key} = {md[key]} is not a whole number of md.timestep_fs = {md['timestep_fs']}")
+            raise ConfigError(
+                f"{where}: md.{key} = {md[key]} is not a whole number of md.timestep_fs = {md['timestep_fs']}"
+            )
 
 
-def validate_config(raw: dict[str, Any], where: str = "config") -> dict[str, Any]:
+def validate_config(raw: dict[str, Any], where: str = "config", schema_path: str | None = None) -> dict[str, Any]:
     """Validate ``raw`` against the schema and the cross-key rules; fill defaults.
 
     Returns a new dict (``raw`` is not modified).
@@ -141,16 +147,19 @@ def validate_config(raw: dict[str, Any], where: str = "config") -> dict[str, Any
     """
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: the config must be a mapping of keys to values, got {type(raw).__name__}")
-    cfg = validate(copy.deepcopy(raw), config_schema(), where, ConfigError)
+    cfg = validate(copy.deepcopy(raw), config_schema(schema_path), where, ConfigError)
     cfg["molecules"].setdefault("evaluate", list(cfg["molecules"]["train"]))
     _cross_checks(cfg, where)
     return cfg
 
 
-def load_config(source: str | Path | dict[str, Any], check_molecules: bool = True) -> Config:
+def load_config(
+    source: str | Path | dict[str, Any], check_molecules: bool = True, schema_path: str | None = None
+) -> Config:
     """Read, validate and type a config from a YAML file or a dict.
 
     With ``check_molecules`` every named molecule must have a valid description.
+    ``schema_path`` overrides the package's schema (the workflow passes its own path).
     """
     where = "config"
     if isinstance(source, dict):
@@ -163,7 +172,7 @@ def load_config(source: str | Path | dict[str, Any], check_molecules: bool = Tru
             raise ConfigError(f"{where}: no such config file; pass an existing YAML file") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{where}: not valid YAML ({exc})") from None
-    cfg = validate_config(raw, where)
+    cfg = validate_config(raw, where, schema_path)
     md, g = cfg["md"], cfg["gromacs"]
     config = Config(
         run=cfg["run"],

@@ -76,9 +76,7 @@ def signed_volume(pos: np.ndarray, centre: int, neighbours: Sequence[int]) -> np
     return np.sum(a * np.cross(b, d), axis=-1)
 
 
-def place_atom(
-    a: np.ndarray, b: np.ndarray, c: np.ndarray, bond: float, angle: float, torsion: float
-) -> np.ndarray:
+def place_atom(a: np.ndarray, b: np.ndarray, c: np.ndarray, bond: float, angle: float, torsion: float) -> np.ndarray:
     """Natural-extension reference frame: the atom d bonded to c.
 
     ``|d - c| = bond``, angle b-c-d = ``angle`` and dihedral a-b-c-d = ``torsion``
@@ -135,9 +133,7 @@ def rotate_about_axis(points: np.ndarray, origin: np.ndarray, axis: np.ndarray, 
     return (points - origin) @ rot.T + origin
 
 
-def set_dihedral(
-    pos: np.ndarray, nbrs: list[list[int]], quad: Sequence[int], value: float
-) -> np.ndarray:
+def set_dihedral(pos: np.ndarray, nbrs: list[list[int]], quad: Sequence[int], value: float) -> np.ndarray:
     """Return a copy of ``pos`` [N, 3] whose dihedral ``quad`` equals ``value`` degrees.
 
     The part of the molecule on the ``k`` side of the central bond j-k turns rigidly

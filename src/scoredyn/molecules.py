@@ -25,8 +25,17 @@ from scoredyn.schema import validate
 TRANS_MIN_DEG = 90.0
 
 ATOMIC_NUMBERS = {"H": 1, "C": 6, "N": 7, "O": 8, "F": 9, "P": 15, "S": 16, "Cl": 17, "Br": 35}
-_MASS_ELEMENT = [(1.008, "H"), (12.011, "C"), (14.007, "N"), (15.999, "O"), (18.998, "F"),
-                 (30.974, "P"), (32.06, "S"), (35.45, "Cl"), (79.904, "Br")]  # fmt: skip
+_MASS_ELEMENT = [
+    (1.008, "H"),
+    (12.011, "C"),
+    (14.007, "N"),
+    (15.999, "O"),
+    (18.998, "F"),
+    (30.974, "P"),
+    (32.06, "S"),
+    (35.45, "Cl"),
+    (79.904, "Br"),
+]
 
 
 def element_from_mass(mass: float) -> str:
@@ -81,9 +90,7 @@ class SoluteTopology:
         if len(hits) != 1:
             known = ", ".join(f"{r}:{n}" for r, n in zip(self.resnames, self.names, strict=True))
             what = "no atom" if not hits else f"{len(hits)} atoms"
-            raise MoleculeError(
-                f"{where}: selector {selector!r} matches {what}; write it as RES:NAME, one of: {known}"
-            )
+            raise MoleculeError(f"{where}: selector {selector!r} matches {what}; write it as RES:NAME, one of: {known}")
         return hits[0]
 
 
@@ -287,7 +294,9 @@ def load_molecule(name: str, root: Path | str | None = None) -> Molecule:
     for s, spec in raw.get("states", {}).items():
         unknown = set(spec["ranges"]) - set(dih)
         if unknown:
-            raise MoleculeError(f"{path}: states.{s} uses undeclared dihedrals {sorted(unknown)}; declare them under dihedrals")
+            raise MoleculeError(
+                f"{path}: states.{s} uses undeclared dihedrals {sorted(unknown)}; declare them under dihedrals"
+            )
         states[s] = State(s, {d: _ranges(r) for d, r in spec["ranges"].items()}, dict(spec["centre"]))
     checks = raw.get("checks", {})
     stereo = [

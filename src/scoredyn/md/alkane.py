@@ -94,9 +94,7 @@ class Hydrocarbon:
             "[ atoms ]",
             ";  nr  type      resnr  res   atom  cgnr  charge    mass",
         ]
-        for n, (name, t, q, m) in enumerate(
-            zip(self.names, self.types, self.charges, self.masses, strict=True), 1
-        ):
+        for n, (name, t, q, m) in enumerate(zip(self.names, self.types, self.charges, self.masses, strict=True), 1):
             lines.append(f"{n:5d}  {t:<9s} 1  {resname:<5s} {name:<5s} {n:4d}  {q:8.3f}  {m:8.3f}")
 
         def section(title: str, rows: list[tuple[int, ...]], funct: int) -> None:
@@ -158,8 +156,8 @@ def n_alkane_coordinates(mol: Hydrocarbon) -> np.ndarray:
     pos = np.zeros((mol.n_atoms, 3))
     # two fixed reference points start the chain; the carbons then follow by NeRF, all trans
     ref = [np.array([-1.0, 1.0, 0.0]), np.array([-1.0, 0.0, 0.0])]
-    chain = ref + [np.zeros(3)]
-    for c in range(1, n_c):
+    chain = [*ref, np.zeros(3)]
+    for _ in range(1, n_c):
         chain.append(place_atom(chain[-3], chain[-2], chain[-1], CC_BOND, CCC_ANGLE, 180.0))
     pos[:n_c] = np.array(chain[2:])
     nbrs = adjacency(mol.n_atoms, mol.bonds)

@@ -31,7 +31,7 @@ def tail(text: str, lines: int = 25) -> str:
 
 
 @cache
-def _gromacs_module():  # noqa: ANN202 - the GromacsWrapper package
+def _gromacs_module():
     os.environ.setdefault("GROMACSWRAPPER_SUPPRESS_SETUP_CHECK", "1")
     import gromacs
     import gromacs.tools
@@ -62,7 +62,7 @@ class Gromacs:
         self.log_file = Path(log_file) if log_file else None
         self.is_mpi = "mpi" in Path(command).name
 
-    def _tool(self, name: str):  # noqa: ANN202 - a GromacsWrapper command class
+    def _tool(self, name: str):
         gromacs = _gromacs_module()
         cls = gromacs.tools.tool_factory(name.capitalize().replace("-", "_"), name, self.command)
         return cls(failure=None)

@@ -62,7 +62,7 @@ def _pdb2gmx_menu_choice(text: str, wanted: list[str]) -> list[str]:
 
 def _build_pdb2gmx(mol: Molecule, gmx: Gromacs, ff: str, water: str, out: Path) -> None:
     spec = mol.topology
-    pdb = mol.folder / spec["structure"]
+    pdb = (mol.folder / spec["structure"]).resolve()
     if not pdb.is_file():
         raise MoleculeError(f"{mol.path}: topology.structure {spec['structure']!r} not found in {mol.folder}")
     termini = list(spec.get("termini", ["None", "None"]))
@@ -171,9 +171,7 @@ def read_solute_topology(top: Path | str) -> SoluteTopology:
             mols[current]["atoms"].append(fields)
         elif section == "bonds" and current:
             mols[current]["bonds"].append((int(fields[0]) - 1, int(fields[1]) - 1))
-    solutes = [
-        (k, v) for k, v in mols.items() if v["atoms"] and v["atoms"][0][3] not in WATER_RESNAMES and k != "SOL"
-    ]
+    solutes = [(k, v) for k, v in mols.items() if v["atoms"] and v["atoms"][0][3] not in WATER_RESNAMES and k != "SOL"]
     if not solutes:
         raise MoleculeError(f"{top}: no solute [ moleculetype ] with atoms; is this the solute's topol.top?")
     _, mt = solutes[0]

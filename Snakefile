@@ -1,0 +1,18 @@
+# scoredyn: score dynamics learned from GROMACS MD. This file is the table of contents;
+# the rules live in workflow/rules/ and all logic in the scoredyn package (src/).
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/md.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

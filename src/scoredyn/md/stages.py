@@ -1,0 +1,234 @@
+"""The MD stages of the workflow, one function per Snakemake rule.
+
+Each takes the validated :class:`~scoredyn.config.Config`, the molecule name and
+paths, so that the rule scripts stay thin and the same stages run from the command
+line. Working directories hold GROMACS' intermediate files and checkpoints; only the
+declared outputs are final, and they are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from scoredyn.config import Config
+from scoredyn.io import atomic_path, atomic_write_text
+from scoredyn.md.box import find_box_edge, read_box, write_box
+from scoredyn.md.extract import extract, read_solute_xtc, solute_trajectory, unwrap, write_for_people
+from scoredyn.md.gmx import Gromacs
+from scoredyn.md.runs import Protocol
+from scoredyn.md.starts import draw_dihedral_start
+from scoredyn.md.topology import build_topology, read_gro_positions, read_solute_topology, write_gro
+from scoredyn.molecules import ResolvedMolecule, load_molecule
+from scoredyn.seeding import derive_seed
+from scoredyn.trajectory import read_trajectory, write_trajectory
+
+log = logging.getLogger(__name__)
+
+
+def _resolved(cfg: Config, name: str, topdir: Path) -> ResolvedMolecule:
+    return load_molecule(name, cfg.molecule_root).resolve(read_solute_topology(topdir / "topol.top"))
+
+
+def _protocol(cfg: Config, log_file: Path | None, mdp_dir: Path) -> Protocol:
+    return Protocol(Gromacs(cfg.gromacs.command, log_file), cfg.md, Path(mdp_dir), cfg.gromacs.checkpoint_minutes)
+
+
+def topology_stage(cfg: Config, name: str, outdir: Path, log_file: Path | None = None) -> None:
+    """Build the solute topology (``topol.top``, ``solute.gro``) of molecule ``name``."""
+    mol = load_molecule(name, cfg.molecule_root)
+    build_topology(mol, Gromacs(cfg.gromacs.command, log_file), cfg.md.forcefield, cfg.md.water_model, outdir)
+    log.info("built the %s topology in %s", name, outdir)
+
+
+def box_stage(cfg: Config, topdir: Path, out_json: Path, log_file: Path | None = None) -> None:
+    """Choose the cubic box edge that holds ``md.n_waters`` around the reference structure."""
+    gmx = Gromacs(cfg.gromacs.command, log_file)
+    workdir = out_json.parent / "box_work"
+    edge = find_box_edge(gmx, topdir / "solute.gro", cfg.md.water_model, cfg.md.n_waters, workdir)
+    write_box(out_json, edge, cfg.md.n_waters)
+    shutil.rmtree(workdir, ignore_errors=True)
+    log.info("box edge %.3f nm holds %d waters", edge, cfg.md.n_waters)
+
+
+def _speeds(phases: list) -> dict[str, dict[str, float]]:
+    return {p.name: {"ps": p.ps, "wall_s": round(p.wall_s, 2), "ns_per_day": p.ns_per_day} for p in phases}
+
+
+def production_stage(
+    cfg: Config,
+    name: str,
+    topdir: Path,
+    box_json: Path,
+    workdir: Path,
+    outputs: dict[str, Path],
+    threads: int,
+    mdp_dir: Path,
+    log_file: Path | None = None,
+) -> None:
+    """The long NVT production -> ``production.h5`` (+ PDB/XTC for people and a JSON summary).
+
+    ``outputs`` maps ``h5``, ``pdb``, ``xtc`` and ``json`` to paths. Rerunning after an
+    interruption continues from the last mdrun checkpoint in ``workdir``.
+    """
+    proto = _protocol(cfg, log_file, mdp_dir)
+    edge, _ = read_box(box_json)
+    seed = derive_seed(cfg.seed, name, "production")
+    ps = cfg.md.production_ns * 1000.0
+    log.info(
+        "%s: production of %.3f ns at %.0f K in a %.3f nm box with %d waters",
+        name,
+        cfg.md.production_ns,
+        cfg.md.temperature_K,
+        edge,
+        cfg.md.n_waters,
+    )
+    phases = proto.prepare_solution(topdir, topdir / "solute.gro", edge, workdir, seed, threads)
+    phases.append(proto.run_nvt(workdir, ps, seed, threads))
+    mol = _resolved(cfg, name, topdir)
+    traj = extract(
+        topdir / "solute.gro",
+        workdir / "md.xtc",
+        mol.top,
+        outputs["h5"],
+        cfg.md.frame_interval_ps,
+        temperature_K=cfg.md.temperature_K,
+        seed=seed,
+        source=f"scoredyn md production of {name}",
+    )
+    write_for_people(traj, mol.top, outputs["pdb"], outputs["xtc"])
+    summary = {
+        "molecule": name,
+        "frames": traj.n_frames,
+        "timestep_ps": traj.timestep,
+        "seed": seed,
+        "box_edge_nm": edge,
+        "n_waters": cfg.md.n_waters,
+        "phases": _speeds(phases),
+        "checks": check_summary(mol, traj.pos),
+    }
+    atomic_write_text(outputs["json"], json.dumps(summary, indent=2) + "\n")
+
+
+def check_summary(mol: ResolvedMolecule, pos: np.ndarray) -> dict[str, object]:
+    """Fractions of frames passing each check, and the largest per-frame atom move (Angstrom)."""
+    rep = mol.check(pos)
+    moves = np.linalg.norm(np.diff(pos, axis=0), axis=-1).max() if len(pos) > 1 else 0.0
+    return {
+        "bonds_ok": float(rep.bonds_ok.mean()),
+        "chirality_ok": float(rep.chirality_ok.mean()),
+        "trans_ok": float(rep.trans_ok.mean()),
+        "max_atom_move_A": float(moves),
+        "messages": rep.messages,
+    }
+
+
+def vacuum_hot_stage(
+    cfg: Config, name: str, topdir: Path, workdir: Path, out_h5: Path, mdp_dir: Path, log_file: Path | None = None
+) -> None:
+    """High-temperature vacuum sampling -> ``hot.h5`` with one frame per start."""
+    proto = _protocol(cfg, log_file, mdp_dir)
+    hot = cfg.md.vacuum_hot
+    seed = derive_seed(cfg.seed, name, "vacuum_hot")
+    phase = proto.run_vacuum_hot(topdir, hot, workdir, seed)
+    top = read_solute_topology(topdir / "topol.top")
+    pos, box = read_solute_xtc(topdir / "solute.gro", workdir / "hot.xtc")
+    frames = unwrap(pos, box, top.bonds)[1 : hot.count + 1]
+    write_trajectory(
+        out_h5,
+        solute_trajectory(
+            frames,
+            top,
+            hot.save_every * hot.timestep_fs / 1000.0,
+            temperature_K=hot.temperature_K,
+            seed=seed,
+            source=f"scoredyn vacuum sampling of {name}",
+            ns_per_day=phase.ns_per_day,
+        ),
+    )
+    log.info("%s: %d vacuum frames at %.0f K (%.1f ns/day)", name, len(frames), hot.temperature_K, phase.ns_per_day)
+
+
+def start_stage(
+    cfg: Config,
+    name: str,
+    index: int,
+    topdir: Path,
+    box_json: Path,
+    workdir: Path,
+    out_h5: Path,
+    mdp_dir: Path,
+    hot_h5: Path | None = None,
+    log_file: Path | None = None,
+) -> None:
+    """One short run from a diverse start -> ``starts/start_<index>.h5``.
+
+    The start is the hot-vacuum frame ``index`` (alkanes) or the reference structure
+    with random dihedrals (peptides). The file records whether the run kept the
+    molecule's stereochemistry and trans peptide bonds in every frame (``accepted``).
+    """
+    mol = _resolved(cfg, name, topdir)
+    proto = _protocol(cfg, log_file, mdp_dir)
+    seed = derive_seed(cfg.seed, name, "start", index)
+    attrs: dict[str, object] = {"start_index": index, "seed": seed, "start_method": mol.molecule.start_method}
+    if mol.molecule.start_method == "vacuum_hot":
+        pos = read_trajectory(hot_h5).pos[index]
+        run_ps = cfg.md.vacuum_hot.run_ps
+    else:
+        ref = read_gro_positions(topdir / "solute.gro")[0] * 10.0  # nm -> Angstrom
+        spec = cfg.md.dihedral_starts
+        drawn = draw_dihedral_start(
+            ref, mol, list(mol.molecule.starts["dihedrals"]), np.random.default_rng(seed), spec.min_clearance_A
+        )
+        pos, run_ps = drawn.pos, spec.run_ps
+        attrs.update({f"start_{k}": v for k, v in drawn.dihedrals.items()}, draws=drawn.draws)
+    workdir.mkdir(parents=True, exist_ok=True)
+    top = mol.top
+    start_gro = workdir / "start.gro"
+    write_gro(start_gro, f"{name} start {index}", top.resids, top.resnames, top.names, pos / 10.0, [5.0] * 3)
+    edge, _ = read_box(box_json)
+    phases = proto.prepare_solution(topdir, start_gro, edge, workdir, seed, threads=1)
+    phases.append(proto.run_nvt(workdir, run_ps, seed, threads=1))
+    pos_all, box = read_solute_xtc(topdir / "solute.gro", workdir / "md.xtc")
+    traj = solute_trajectory(
+        unwrap(pos_all, box, top.bonds),
+        top,
+        cfg.md.frame_interval_ps,
+        temperature_K=cfg.md.temperature_K,
+        source=f"scoredyn start {index} of {name}",
+        **attrs,
+    )
+    rep = mol.check(traj.pos)
+    accepted = bool(rep.chirality_ok.all() and rep.trans_ok.all())
+    traj.attrs.update(
+        accepted=accepted,
+        reason="; ".join(rep.messages) if not accepted else "",
+        bonds_ok_fraction=float(rep.bonds_ok.mean()),
+        ns_per_day=phases[-1].ns_per_day,
+    )
+    write_trajectory(out_h5, traj)
+    if not accepted:
+        log.warning("%s start %d rejected: %s", name, index, "; ".join(rep.messages))
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def manifest_stage(start_files: list[Path], out_csv: Path) -> pd.DataFrame:
+    """One row per start: index, frames, accepted and why not, the start dihedrals, speed."""
+    rows = []
+    for f in start_files:
+        t = read_trajectory(f, frames=slice(0, 1))
+        with h5py.File(f, "r") as h:
+            n = int(h["pos"].shape[0])
+        row = {"file": Path(f).name, "frames": n}
+        row.update({k: v for k, v in t.attrs.items() if np.ndim(v) == 0})
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    with atomic_path(out_csv) as tmp:
+        df.to_csv(tmp, index=False)
+    return df

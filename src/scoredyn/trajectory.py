@@ -1,0 +1,119 @@
+"""Solute trajectories in the reference HDF5 format.
+
+A file holds a dataset ``pos`` of shape [T, N, 3] in Angstrom and the attributes
+``symbols`` (atom names), ``numbers`` (atomic numbers) and ``timestep`` (ps between
+frames). scoredyn adds more (atom types, bonds, residue names, temperature,
+provenance), but a file with only the three reference attributes loads too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from scoredyn.errors import TrajectoryError
+from scoredyn.io import atomic_path
+
+REQUIRED_ATTRS = ("symbols", "numbers", "timestep")
+
+
+@dataclass
+class Trajectory:
+    """Positions and per-atom data of one solute trajectory.
+
+    Attributes
+    ----------
+    pos : [T, N, 3] float, Angstrom
+    symbols : [N] atom names
+    numbers : [N] atomic numbers
+    timestep : ps between frames
+    types : [N] force-field atom types, or None when the file has none
+    bonds : [B, 2] zero-based, or None
+    attrs : every other attribute, e.g. resnames, temperature_K, source
+    """
+
+    pos: np.ndarray
+    symbols: list[str]
+    numbers: np.ndarray
+    timestep: float
+    types: list[str] | None = None
+    bonds: np.ndarray | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.pos.shape[0])
+
+    @property
+    def n_atoms(self) -> int:
+        return int(self.pos.shape[1])
+
+
+def _strings(values: Any) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(values).tolist()]
+
+
+def write_trajectory(path: Path | str, traj: Trajectory) -> Path:
+    """Write ``traj`` atomically (a crash leaves the old file or none, never half a file)."""
+    pos = np.asarray(traj.pos, dtype=np.float32)
+    if pos.ndim != 3 or pos.shape[2] != 3 or pos.shape[1] != len(traj.symbols):
+        raise TrajectoryError(f"{path}: pos must be [T, N, 3] with N = {len(traj.symbols)}, got {pos.shape}")
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("pos", data=pos, chunks=(min(len(pos), 1024) or 1, *pos.shape[1:]) if len(pos) else None)
+        f.attrs["symbols"] = np.array(traj.symbols, dtype=h5py.string_dtype())
+        f.attrs["numbers"] = np.asarray(traj.numbers, dtype=np.int64)
+        f.attrs["timestep"] = float(traj.timestep)
+        if traj.types is not None:
+            f.attrs["types"] = np.array(traj.types, dtype=h5py.string_dtype())
+        if traj.bonds is not None:
+            f.create_dataset("bonds", data=np.asarray(traj.bonds, dtype=np.int64).reshape(-1, 2))
+        for k, v in traj.attrs.items():
+            if isinstance(v, (list, tuple)) and v and isinstance(v[0], str):
+                v = np.array(v, dtype=h5py.string_dtype())
+            f.attrs[k] = v
+    return Path(path)
+
+
+def read_trajectory(path: Path | str, frames: slice | None = None) -> Trajectory:
+    """Read a reference-format HDF5 trajectory (optionally a slice of its frames).
+
+    Raises
+    ------
+    TrajectoryError
+        Naming the file and what is missing.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TrajectoryError(f"{path}: no such trajectory file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise TrajectoryError(f"{path}: not a readable HDF5 file ({exc}); regenerate it") from None
+    with f:
+        missing = [a for a in REQUIRED_ATTRS if a not in f.attrs]
+        if "pos" not in f or missing:
+            what = ", ".join((["dataset 'pos'"] if "pos" not in f else []) + [f"attribute {a!r}" for a in missing])
+            raise TrajectoryError(
+                f"{path}: lacks {what}; a trajectory needs pos [T, N, 3] in Angstrom with attributes "
+                "symbols, numbers and timestep (ps)"
+            )
+        pos = np.asarray(f["pos"][frames if frames is not None else slice(None)], dtype=np.float64)
+        if pos.ndim != 3 or pos.shape[-1] != 3:
+            raise TrajectoryError(f"{path}: pos has shape {pos.shape}; expected [T, N, 3]")
+        extra = {k: v for k, v in f.attrs.items() if k not in (*REQUIRED_ATTRS, "types")}
+        for k, v in list(extra.items()):
+            if isinstance(v, np.ndarray) and v.dtype.kind in "OS":
+                extra[k] = _strings(v)
+        return Trajectory(
+            pos=pos,
+            symbols=_strings(f.attrs["symbols"]),
+            numbers=np.asarray(f.attrs["numbers"], dtype=int),
+            timestep=float(f.attrs["timestep"]),
+            types=_strings(f.attrs["types"]) if "types" in f.attrs else None,
+            bonds=np.asarray(f["bonds"], dtype=int) if "bonds" in f else None,
+            attrs=extra,
+        )

@@ -1,0 +1,82 @@
+# Config validation, paths and named input functions shared by every rule.
+from pathlib import Path
+
+from scoredyn.config import load_config
+from scoredyn.errors import ScoredynError
+from scoredyn.molecules import load_molecule
+
+
+def _validated_config():
+    raw = dict(config)
+    root = Path(raw.get("molecules", {}).get("root", "resources/molecules"))
+    if not root.is_absolute() and not root.exists():
+        # a relative root that is not under the working directory is read from the workflow
+        raw.setdefault("molecules", {})["root"] = str(Path(workflow.basedir) / root)
+    try:
+        cfg = load_config(raw, schema_path=workflow.source_path("../schemas/config.schema.yaml"))
+    except ScoredynError as exc:
+        raise WorkflowError(f"invalid configuration: {exc}") from None
+    config.clear()
+    config.update(cfg.raw)
+    return cfg
+
+
+CFG = _validated_config()
+RESULTS = f"results/{CFG.run}"
+MD = f"{RESULTS}/md/{{molecule}}"
+LOGS = f"{RESULTS}/logs"
+BENCH = f"{RESULTS}/benchmarks"
+MDP_DIR = str(Path(workflow.basedir) / "resources" / "mdp")
+MOLECULES = {name: load_molecule(name, CFG.molecule_root) for name in CFG.molecules}
+
+
+wildcard_constraints:
+    molecule="|".join(MOLECULES),
+    index=r"\d+",
+
+
+def start_method(molecule):
+    return MOLECULES[molecule].start_method
+
+
+def start_count(molecule):
+    """Number of diverse starts of a training molecule, from its method's config."""
+    if start_method(molecule) == "vacuum_hot":
+        return CFG.md.vacuum_hot.count
+    return CFG.md.dihedral_starts.count
+
+
+def start_files(wildcards):
+    return [
+        f"{RESULTS}/md/{wildcards.molecule}/starts/start_{i:04d}.h5"
+        for i in range(start_count(wildcards.molecule))
+    ]
+
+
+def start_inputs(wildcards):
+    """The topology and box of the molecule, and for alkanes the vacuum frames."""
+    md = f"{RESULTS}/md/{wildcards.molecule}"
+    inputs = {"top": f"{md}/topology/topol.top", "box": f"{md}/box.json"}
+    if start_method(wildcards.molecule) == "vacuum_hot":
+        inputs["hot"] = f"{md}/vacuum_hot.h5"
+    return inputs
+
+
+def md_runtime_min(ps, threads=1):
+    """A generous wall-time request (minutes) for ps of solution MD, for cluster profiles."""
+    ns_per_day = 60.0 * (700.0 / CFG.md.n_waters) * threads / 2.0
+    return int(max(10, 3 * 1440 * ps / 1000.0 / ns_per_day + 5))
+
+
+def md_targets():
+    targets = []
+    for m in CFG.molecules:
+        targets += [f"{RESULTS}/md/{m}/production.h5", f"{RESULTS}/md/{m}/production.json"]
+    for m in CFG.train:
+        if start_count(m) > 0:
+            targets.append(f"{RESULTS}/md/{m}/starts/manifest.csv")
+    return targets
+
+
+def all_targets():
+    return md_targets()

@@ -1,0 +1,123 @@
+# GROMACS data: topology, box, vacuum sampling, diverse starts and the long production.
+
+
+rule md_topology:
+    output:
+        top=f"{MD}/topology/topol.top",
+        gro=f"{MD}/topology/solute.gro",
+    log:
+        f"{LOGS}/md/{{molecule}}/topology.log",
+    benchmark:
+        f"{BENCH}/md/{{molecule}}/topology.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+        gpu=0,
+    script:
+        "../scripts/md_topology.py"
+
+
+rule md_box:
+    input:
+        top=f"{MD}/topology/topol.top",
+    output:
+        box=f"{MD}/box.json",
+    log:
+        f"{LOGS}/md/{{molecule}}/box.log",
+    benchmark:
+        f"{BENCH}/md/{{molecule}}/box.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+        gpu=0,
+    script:
+        "../scripts/md_box.py"
+
+
+rule md_vacuum_hot:
+    input:
+        top=f"{MD}/topology/topol.top",
+    output:
+        h5=f"{MD}/vacuum_hot.h5",
+    params:
+        mdp_dir=MDP_DIR,
+        workdir=f"{MD}/vacuum_hot_run",
+    log:
+        f"{LOGS}/md/{{molecule}}/vacuum_hot.log",
+    benchmark:
+        f"{BENCH}/md/{{molecule}}/vacuum_hot.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
+        gpu=0,
+    script:
+        "../scripts/md_vacuum_hot.py"
+
+
+rule md_start:
+    input:
+        unpack(start_inputs),
+    output:
+        h5=f"{MD}/starts/start_{{index}}.h5",
+    params:
+        mdp_dir=MDP_DIR,
+        workdir=f"{MD}/starts/run_{{index}}",
+    log:
+        f"{LOGS}/md/{{molecule}}/starts/start_{{index}}.log",
+    benchmark:
+        f"{BENCH}/md/{{molecule}}/starts/start_{{index}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=md_runtime_min(CFG.md.equilibrate_ps + 20.0),
+        gpu=0,
+    script:
+        "../scripts/md_start.py"
+
+
+rule md_starts_manifest:
+    input:
+        start_files,
+    output:
+        csv=f"{MD}/starts/manifest.csv",
+    log:
+        f"{LOGS}/md/{{molecule}}/starts/manifest.log",
+    benchmark:
+        f"{BENCH}/md/{{molecule}}/starts/manifest.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+        gpu=0,
+    script:
+        "../scripts/md_starts_manifest.py"
+
+
+rule md_production:
+    input:
+        top=f"{MD}/topology/topol.top",
+        box=f"{MD}/box.json",
+    output:
+        h5=f"{MD}/production.h5",
+        pdb=f"{MD}/production.pdb",
+        xtc=f"{MD}/production.xtc",
+        json=f"{MD}/production.json",
+    params:
+        mdp_dir=MDP_DIR,
+        workdir=f"{MD}/production_run",
+    log:
+        f"{LOGS}/md/{{molecule}}/production.log",
+    benchmark:
+        f"{BENCH}/md/{{molecule}}/production.tsv"
+    threads: CFG.gromacs.threads
+    resources:
+        mem_mb=4000,
+        runtime=md_runtime_min(
+            CFG.md.production_ns * 1000.0 + CFG.md.equilibrate_ps, CFG.gromacs.threads
+        ),
+        gpu=0,
+    script:
+        "../scripts/md_production.py"
