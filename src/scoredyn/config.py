@@ -154,14 +154,17 @@ def validate_config(raw: dict[str, Any], where: str = "config", schema_path: str
 
 
 def load_config(
-    source: str | Path | dict[str, Any], check_molecules: bool = True, schema_path: str | None = None
+    source: str | Path | dict[str, Any],
+    check_molecules: bool = True,
+    schema_path: str | None = None,
+    where: str = "config",
 ) -> Config:
     """Read, validate and type a config from a YAML file or a dict.
 
     With ``check_molecules`` every named molecule must have a valid description.
-    ``schema_path`` overrides the package's schema (the workflow passes its own path).
+    ``schema_path`` overrides the package's schema (the workflow passes its own path);
+    ``where`` names a dict's origin in error messages.
     """
-    where = "config"
     if isinstance(source, dict):
         raw = source
     else:

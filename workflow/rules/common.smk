@@ -13,7 +13,11 @@ def _validated_config():
         # a relative root that is not under the working directory is read from the workflow
         raw.setdefault("molecules", {})["root"] = str(Path(workflow.basedir) / root)
     try:
-        cfg = load_config(raw, schema_path=workflow.source_path("../schemas/config.schema.yaml"))
+        cfg = load_config(
+            raw,
+            schema_path=workflow.source_path("../schemas/config.schema.yaml"),
+            where="config from " + " + ".join(map(str, workflow.configfiles)),
+        )
     except ScoredynError as exc:
         raise WorkflowError(f"invalid configuration: {exc}") from None
     config.clear()
@@ -71,7 +75,10 @@ def md_runtime_min(ps, threads=1):
 def md_targets():
     targets = []
     for m in CFG.molecules:
-        targets += [f"{RESULTS}/md/{m}/production.h5", f"{RESULTS}/md/{m}/production.json"]
+        targets += [
+            f"{RESULTS}/md/{m}/production.h5",
+            f"{RESULTS}/md/{m}/production.json",
+        ]
     for m in CFG.train:
         if start_count(m) > 0:
             targets.append(f"{RESULTS}/md/{m}/starts/manifest.csv")

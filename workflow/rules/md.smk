@@ -14,6 +14,8 @@ rule md_topology:
         mem_mb=1000,
         runtime=10,
         gpu=0,
+    conda:
+        "../../envs/gromacs.yaml"
     script:
         "../scripts/md_topology.py"
 
@@ -32,6 +34,8 @@ rule md_box:
         mem_mb=1000,
         runtime=10,
         gpu=0,
+    conda:
+        "../../envs/gromacs.yaml"
     script:
         "../scripts/md_box.py"
 
@@ -41,9 +45,6 @@ rule md_vacuum_hot:
         top=f"{MD}/topology/topol.top",
     output:
         h5=f"{MD}/vacuum_hot.h5",
-    params:
-        mdp_dir=MDP_DIR,
-        workdir=f"{MD}/vacuum_hot_run",
     log:
         f"{LOGS}/md/{{molecule}}/vacuum_hot.log",
     benchmark:
@@ -53,6 +54,11 @@ rule md_vacuum_hot:
         mem_mb=1000,
         runtime=60,
         gpu=0,
+    params:
+        mdp_dir=MDP_DIR,
+        workdir=f"{MD}/vacuum_hot_run",
+    conda:
+        "../../envs/gromacs.yaml"
     script:
         "../scripts/md_vacuum_hot.py"
 
@@ -62,9 +68,6 @@ rule md_start:
         unpack(start_inputs),
     output:
         h5=f"{MD}/starts/start_{{index}}.h5",
-    params:
-        mdp_dir=MDP_DIR,
-        workdir=f"{MD}/starts/run_{{index}}",
     log:
         f"{LOGS}/md/{{molecule}}/starts/start_{{index}}.log",
     benchmark:
@@ -74,6 +77,11 @@ rule md_start:
         mem_mb=1500,
         runtime=md_runtime_min(CFG.md.equilibrate_ps + 20.0),
         gpu=0,
+    params:
+        mdp_dir=MDP_DIR,
+        workdir=f"{MD}/starts/run_{{index}}",
+    conda:
+        "../../envs/gromacs.yaml"
     script:
         "../scripts/md_start.py"
 
@@ -92,6 +100,8 @@ rule md_starts_manifest:
         mem_mb=2000,
         runtime=30,
         gpu=0,
+    conda:
+        "../../envs/analysis.yaml"
     script:
         "../scripts/md_starts_manifest.py"
 
@@ -105,9 +115,6 @@ rule md_production:
         pdb=f"{MD}/production.pdb",
         xtc=f"{MD}/production.xtc",
         json=f"{MD}/production.json",
-    params:
-        mdp_dir=MDP_DIR,
-        workdir=f"{MD}/production_run",
     log:
         f"{LOGS}/md/{{molecule}}/production.log",
     benchmark:
@@ -119,5 +126,10 @@ rule md_production:
             CFG.md.production_ns * 1000.0 + CFG.md.equilibrate_ps, CFG.gromacs.threads
         ),
         gpu=0,
+    params:
+        mdp_dir=MDP_DIR,
+        workdir=f"{MD}/production_run",
+    conda:
+        "../../envs/gromacs.yaml"
     script:
         "../scripts/md_production.py"

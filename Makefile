@@ -1,0 +1,56 @@
+# scoredyn: `make run` sets everything up and runs the default workflow (config.yaml);
+# `make test` sets everything up and runs the tests. Both work on a fresh Debian
+# machine as root. CONFIG=config/tiny.yaml picks another config; CORES=N the cores.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= $(shell nproc)
+CONFIG ?=
+
+.PHONY: run test setup gromacs lint dry-run clean
+
+run: setup
+	$(BIN)/snakemake --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG))
+
+test: setup
+	$(BIN)/pytest -q -ra
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint
+
+dry-run: setup
+	$(BIN)/snakemake -n $(if $(CONFIG),--configfile $(CONFIG))
+
+setup: gromacs $(VENV)/.installed
+
+# GROMACS: use gmx or gmx_mpi from PATH, else Debian's package, else explain.
+gromacs:
+	@if command -v gmx >/dev/null 2>&1 || command -v gmx_mpi >/dev/null 2>&1; then \
+		echo "GROMACS: $$(command -v gmx || command -v gmx_mpi)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "GROMACS not found: installing Debian's gromacs package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gromacs >/dev/null; \
+	else \
+		echo "GROMACS (gmx or gmx_mpi) is not on PATH. Install it with one of:" >&2; \
+		echo "  apt-get install gromacs               (Debian/Ubuntu, as root)" >&2; \
+		echo "  conda install -c conda-forge gromacs  (conda, any Linux or macOS)" >&2; \
+		echo "  module load gromacs                   (HPC clusters with environment modules)" >&2; \
+		echo "then set gromacs.command in the config if the driver is not called gmx." >&2; \
+		exit 1; \
+	fi
+
+# The virtual environment: torch 2.13.0 first when no torch is installed (a newer torch
+# is accepted), then the package with its test extras.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+clean:
+	rm -rf .snakemake results

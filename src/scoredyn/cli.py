@@ -1,0 +1,69 @@
+"""``scoredyn <command>``: checks and inspection outside Snakemake.
+
+Errors print one line naming the file or key and the fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scoredyn.errors import ScoredynError
+
+
+def _check_config(args: argparse.Namespace) -> None:
+    from scoredyn.config import load_config
+
+    cfg = load_config(args.config)
+    print(f"{args.config}: valid; run {cfg.run!r}, molecules {', '.join(cfg.molecules)}")
+
+
+def _check_molecule(args: argparse.Namespace) -> None:
+    from scoredyn.molecules import load_molecule
+
+    mol = load_molecule(args.name, args.root)
+    states = ", ".join(mol.states) or "none"
+    print(f"{mol.path}: valid; topology {mol.topology['method']}, starts {mol.start_method}, states {states}")
+
+
+def _info(args: argparse.Namespace) -> None:
+    from scoredyn.trajectory import read_trajectory
+
+    t = read_trajectory(args.h5)
+    print(
+        f"{args.h5}: {t.n_frames} frames x {t.n_atoms} atoms, {t.timestep:g} ps apart ({t.n_frames * t.timestep:g} ps)"
+    )
+    for k, v in sorted(t.attrs.items()):
+        if not hasattr(v, "__len__") or isinstance(v, str):
+            print(f"  {k}: {v}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scoredyn", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check-config", help="validate a workflow config")
+    c.add_argument("config", type=Path)
+    c.set_defaults(func=_check_config)
+    m = sub.add_parser("check-molecule", help="validate resources/molecules/<name>/molecule.yaml")
+    m.add_argument("name")
+    m.add_argument("--root", type=Path, default=None, help="folder of molecule folders (default: resources/molecules)")
+    m.set_defaults(func=_check_molecule)
+    i = sub.add_parser("info", help="summarise an HDF5 trajectory")
+    i.add_argument("h5", type=Path)
+    i.set_defaults(func=_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ScoredynError as exc:
+        print(f"scoredyn: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

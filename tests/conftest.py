@@ -1,0 +1,51 @@
+"""Shared fixtures: the repository paths and shipped molecules."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scoredyn.md.alkane import n_alkane
+from scoredyn.molecules import SoluteTopology, load_molecule
+
+REPO = Path(__file__).resolve().parents[1]
+MOLECULES = REPO / "resources" / "molecules"
+
+
+def pytest_collection_modifyitems(config, items):
+    if shutil.which("gmx") is None:
+        skip = pytest.mark.skip(reason="GROMACS (gmx) not on PATH; `make test` installs it")
+        for item in items:
+            if "gromacs" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
+
+
+def alkane_topology(n_carbons: int, resname: str) -> SoluteTopology:
+    hc = n_alkane(n_carbons)
+    return SoluteTopology(
+        names=hc.names,
+        resnames=[resname] * hc.n_atoms,
+        resids=np.ones(hc.n_atoms, dtype=int),
+        types=hc.types,
+        elements=hc.elements,
+        masses=np.array(hc.masses),
+        charges=np.array(hc.charges),
+        bonds=hc.bonds,
+    )
+
+
+@pytest.fixture
+def butane():
+    """Butane's description bound to its generated topology, with all-trans coordinates (Angstrom)."""
+    from scoredyn.md.alkane import n_alkane_coordinates
+
+    top = alkane_topology(4, "BUT")
+    return load_molecule("butane", MOLECULES).resolve(top), n_alkane_coordinates(n_alkane(4))

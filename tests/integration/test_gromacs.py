@@ -1,0 +1,121 @@
+"""Real GROMACS on tiny systems: topologies, a failing run, and a resumed run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scoredyn.config import load_config
+from scoredyn.errors import GromacsError
+from scoredyn.geometry import bond_lengths, signed_volume
+from scoredyn.md.gmx import Gromacs
+from scoredyn.md.runs import Protocol, default_mdp_dir
+from scoredyn.md.starts import draw_dihedral_start
+from scoredyn.md.topology import build_topology, read_gro_positions, read_solute_topology
+from scoredyn.molecules import load_molecule
+
+pytestmark = pytest.mark.gromacs
+REPO = Path(__file__).resolve().parents[2]
+ROOT = REPO / "resources" / "molecules"
+
+
+@pytest.fixture(scope="module")
+def gmx(tmp_path_factory) -> Gromacs:
+    return Gromacs("gmx", tmp_path_factory.mktemp("log") / "gmx.log")
+
+
+@pytest.fixture(scope="module")
+def ala2(gmx, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ala2")
+    mol = load_molecule("alanine-dipeptide", ROOT)
+    build_topology(mol, gmx, "oplsaa", "tip4p", out)
+    return mol.resolve(read_solute_topology(out / "topol.top")), out
+
+
+def test_alanine_dipeptide_topology(ala2):
+    mol, out = ala2
+    top = mol.top
+    assert top.n_atoms == 22 and len(top.bonds) == 21
+    assert top.resnames[0] == "ACE" and top.resnames[-1] == "NAC"
+    assert abs(top.charges.sum()) < 1e-6
+    pos = read_gro_positions(out / "solute.gro")[0] * 10.0
+    assert mol.check(pos[None]).ok.all()  # bonds in range, L alanine, trans peptide bonds
+    ca, nbrs, sign = mol.stereo[0]
+    assert sign == 1 and signed_volume(pos, ca, nbrs) > 0
+
+
+@pytest.mark.parametrize("name", ["ethane", "propane", "butane", "pentane"])
+def test_alkane_topologies_take_every_parameter_from_ffbonded(name, gmx, tmp_path):
+    mol = load_molecule(name, ROOT)
+    build_topology(mol, gmx, "oplsaa", "tip4p", tmp_path)
+    (tmp_path / "vac.mdp").write_text("integrator = steep\nnsteps = 0\ncutoff-scheme = Verlet\n")
+    gmx("editconf", cwd=tmp_path, f="solute.gro", o="box.gro", bt="cubic", box=[3, 3, 3], c=True)
+    out = gmx("grompp", cwd=tmp_path, f="vac.mdp", c="box.gro", p="topol.top", o="t.tpr", maxwarn=0)
+    assert "No default" not in out and "Generated 0" not in out
+    # every angle and dihedral got parameters: gmx dump lists none with zero force constants
+    assert (tmp_path / "t.tpr").is_file()
+
+
+def test_dihedral_starts_keep_bonds_and_chirality(ala2):
+    mol, out = ala2
+    ref = read_gro_positions(out / "solute.gro")[0] * 10.0
+    rng = np.random.default_rng(3)
+    phis = []
+    for _ in range(20):
+        s = draw_dihedral_start(ref, mol, ["phi", "psi"], rng, 1.5)
+        np.testing.assert_allclose(bond_lengths(s.pos, mol.top.bonds), bond_lengths(ref, mol.top.bonds), atol=1e-9)
+        assert mol.check(s.pos[None]).ok.all()
+        got = mol.dihedral_values(s.pos)
+        assert got["phi"] == pytest.approx(s.dihedrals["phi"], abs=1e-6)
+        phis.append(s.dihedrals["phi"])
+    assert np.ptp(phis) > 180  # the draws cover the circle, not one basin
+
+
+def test_failed_run_reports_the_gromacs_error(gmx, tmp_path, ala2):
+    _, out = ala2
+    shutil.copy(out / "solute.gro", tmp_path)
+    shutil.copy(out / "topol.top", tmp_path)
+    (tmp_path / "bad.mdp").write_text("integrator = md\nnsteps = 10\ntcoupl = nonsense\n")
+    with pytest.raises(GromacsError) as err:
+        gmx("grompp", cwd=tmp_path, f="bad.mdp", c="solute.gro", p="topol.top", o="x.tpr")
+    assert "grompp" in str(err.value) and "nonsense" in str(err.value)
+
+
+def test_missing_driver_says_how_to_install():
+    with pytest.raises(
+        GromacsError, match=r"'gmx_nonexistent' not found on PATH.*apt-get install gromacs.*conda.*module"
+    ):
+        Gromacs("gmx_nonexistent")
+
+
+def test_interrupted_production_continues_from_checkpoint(gmx, tmp_path, ala2):
+    _, topdir = ala2
+    cfg = load_config(
+        {
+            "run": "t",
+            "molecules": {"train": ["alanine-dipeptide"], "root": str(ROOT)},
+            "md": {"n_waters": 250, "cutoff_nm": 0.7, "equilibrate_ps": 0.2, "minimize_steps": 200},
+        }
+    )
+    proto = Protocol(gmx, cfg.md, default_mdp_dir())
+    work = tmp_path / "run"
+    proto.prepare_solution(topdir, topdir / "solute.gro", 2.06, work, seed=1, threads=1)
+    # first attempt dies after 500 of 2000 steps, leaving its checkpoint
+    from scoredyn.md.mdp import render
+    from scoredyn.md.runs import nvt_values
+
+    render(default_mdp_dir() / "nvt.mdp", work / "md.mdp", **nvt_values(cfg.md, 2.0, 5, frozen=False, frames=True))
+    gmx("grompp", cwd=work, f="md.mdp", c="eq.gro", p="topol.top", o="md.tpr", maxwarn=0)
+    gmx("mdrun", cwd=work, deffnm="md", nsteps=500, ntmpi=1, ntomp=1)
+    assert (work / "md.cpt").is_file() and not (work / "md.done").exists()
+    result = proto.run_nvt(work, 2.0, seed=5, threads=1)
+    assert result.ps == 2.0
+    log = (work / "md.log").read_text()
+    assert "Reading checkpoint file md.cpt" in log or "Restarting from checkpoint" in log
+    from scoredyn.md.extract import read_solute_xtc
+
+    pos, _ = read_solute_xtc(topdir / "solute.gro", work / "md.xtc")
+    assert len(pos) == 21  # frames 0, 0.1, ..., 2.0 ps: nothing lost, nothing doubled

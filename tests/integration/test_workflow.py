@@ -1,0 +1,101 @@
+"""The workflow itself: dry runs of every shipped config, lint, and the tiny config end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scoredyn.trajectory import read_trajectory
+
+REPO = Path(__file__).resolve().parents[2]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+CONFIGS = [None, *sorted(str(p.relative_to(REPO)) for p in (REPO / "config").glob("*.yaml"))]
+
+
+def snakemake(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    return subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("configfile", CONFIGS, ids=lambda c: c or "config.yaml")
+def test_dry_run_plans_every_shipped_config(configfile):
+    args = ["-n", "--forceall", "--quiet", "rules"] + (["--configfile", configfile] if configfile else [])
+    res = snakemake(*args)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "md_production" in res.stdout + res.stderr
+
+
+@pytest.mark.workflow
+def test_paper_ala2_plans_6000_starts_and_100_ns():
+    res = snakemake("-n", "--quiet", "rules", "--configfile", "config/paper-ala2.yaml")
+    assert res.returncode == 0, res.stderr[-3000:]
+    text = res.stdout + res.stderr
+    counts = dict(line.split()[:2] for line in text.splitlines() if line.startswith("md_"))
+    assert counts["md_start"] == "6000" and counts["md_production"] == "1"
+    assert "production_ns: 100" in (REPO / "config" / "paper-ala2.yaml").read_text()
+
+
+@pytest.mark.workflow
+def test_lint_is_clean():
+    res = snakemake("--lint")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+
+
+@pytest.mark.workflow
+def test_bad_config_fails_before_any_job_with_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("md:\n  n_watres: 800\n")
+    res = snakemake("-n", "--configfile", str(bad))
+    assert res.returncode != 0
+    out = res.stdout + res.stderr
+    assert "unknown key 'n_watres'" in out and "did you mean 'n_waters'" in out and str(bad) in out
+    assert "Traceback" not in out
+
+
+@pytest.mark.gromacs
+@pytest.mark.workflow
+def test_tiny_config_end_to_end(tmp_path):
+    (tmp_path / "config.yaml").symlink_to(REPO / "config.yaml")
+    res = snakemake(
+        "--cores",
+        "2",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(REPO / "config" / "tiny.yaml"),
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stderr[-5000:]
+    md = tmp_path / "results" / "tiny" / "md"
+    for mol in ("alanine-dipeptide", "ethane"):
+        traj = read_trajectory(md / mol / "production.h5")
+        assert traj.n_frames == 41 and traj.timestep == pytest.approx(0.1)
+        assert traj.types is not None and traj.bonds is not None
+        summary = json.loads((md / mol / "production.json").read_text())
+        assert summary["checks"]["bonds_ok"] == 1.0 and summary["checks"]["chirality_ok"] == 1.0
+        assert summary["phases"]["md"]["ns_per_day"] > 0
+        heavy = np.array(traj.numbers) > 1
+        assert np.linalg.norm(np.diff(traj.pos[:, heavy], axis=0), axis=-1).max() < 2.0  # whole, no box jumps
+        manifest = pd.read_csv(md / mol / "starts" / "manifest.csv")
+        assert len(manifest) == 2 and manifest["accepted"].all() and (manifest["frames"] > 1).all()
+    hot = read_trajectory(md / "ethane" / "vacuum_hot.h5")
+    assert hot.n_frames == 2 and hot.attrs["temperature_K"] == 10000
+    ala = read_trajectory(md / "alanine-dipeptide" / "starts" / "start_0000.h5")
+    assert ala.attrs["accepted"] and "start_phi" in ala.attrs
+    for rule in ("topology", "box", "production"):
+        assert (tmp_path / "results" / "tiny" / "benchmarks" / "md" / "alanine-dipeptide" / f"{rule}.tsv").is_file()
+    # the XTC and PDB for people open in MDAnalysis
+    import MDAnalysis as mda
+
+    u = mda.Universe(str(md / "alanine-dipeptide" / "production.pdb"), str(md / "alanine-dipeptide" / "production.xtc"))
+    assert len(u.atoms) == 22 and len(u.trajectory) == 41 and len(u.bonds) == 21

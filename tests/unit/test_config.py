@@ -1,0 +1,78 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scoredyn.config import load_config, validate_config
+from scoredyn.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = [REPO / "config.yaml", *sorted((REPO / "config").glob("*.yaml"))]
+
+
+def base() -> dict:
+    return {"run": "t", "molecules": {"train": ["alanine-dipeptide"]}}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_configs_are_valid(path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    cfg = load_config(path)
+    assert cfg.molecules
+
+
+def test_defaults_are_filled_and_evaluate_defaults_to_train():
+    cfg = validate_config(base())
+    assert cfg["md"]["temperature_K"] == 300
+    assert cfg["md"]["starts"]["vacuum_hot"]["temperature_K"] == 10000
+    assert cfg["molecules"]["evaluate"] == ["alanine-dipeptide"]
+
+
+def test_misspelled_key_is_named_with_a_suggestion():
+    raw = base() | {"md": {"temprature_K": 310}}
+    with pytest.raises(ConfigError) as err:
+        validate_config(raw, "my.yaml")
+    msg = str(err.value)
+    assert "my.yaml" in msg and "'temprature_K'" in msg and "'md'" in msg
+    assert "did you mean 'temperature_K'" in msg
+
+
+def test_unknown_top_level_key_lists_allowed_keys():
+    with pytest.raises(ConfigError, match=r"unknown key 'trainning'.*allowed keys: gromacs, md, molecules"):
+        validate_config(base() | {"trainning": {}})
+
+
+def test_value_out_of_range_names_the_path_and_bound():
+    with pytest.raises(ConfigError, match=r"md\.starts\.dihedrals\.count = -1 is out of range; it must be >= 0"):
+        validate_config(base() | {"md": {"starts": {"dihedrals": {"count": -1}}}})
+
+
+def test_wrong_type_and_enum():
+    with pytest.raises(ConfigError, match=r"md\.n_waters = 'many' has the wrong type"):
+        validate_config(base() | {"md": {"n_waters": "many"}})
+    with pytest.raises(ConfigError, match=r"md\.constraints = 'some' is not allowed; choose one of"):
+        validate_config(base() | {"md": {"constraints": "some"}})
+
+
+def test_cutoff_must_fit_the_box():
+    with pytest.raises(ConfigError, match=r"md\.cutoff_nm = 1\.4 does not fit .* md\.n_waters = 700"):
+        validate_config(base() | {"md": {"n_waters": 700, "cutoff_nm": 1.4}})
+    validate_config(base() | {"md": {"n_waters": 3000, "cutoff_nm": 1.4}})
+
+
+def test_unknown_molecule_is_reported(tmp_path):
+    raw = {"run": "t", "molecules": {"train": ["unobtainium"], "root": str(REPO / "resources" / "molecules")}}
+    with pytest.raises(Exception, match=r"unobtainium.*known molecules.*alanine-dipeptide"):
+        load_config(raw)
+
+
+def test_missing_and_broken_files(tmp_path):
+    with pytest.raises(ConfigError, match=r"no such config file"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("run: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: not valid YAML"):
+        load_config(bad)
+    bad.write_text(yaml.safe_dump(["a", "list"]))
+    with pytest.raises(ConfigError, match=r"must be a mapping"):
+        load_config(bad)

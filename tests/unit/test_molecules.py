@@ -1,0 +1,75 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from scoredyn.errors import MoleculeError
+from scoredyn.geometry import adjacency, set_dihedral
+from scoredyn.molecules import load_molecule
+
+REPO = Path(__file__).resolve().parents[2]
+ROOT = REPO / "resources" / "molecules"
+
+
+@pytest.mark.parametrize("name", ["alanine-dipeptide", "ethane", "propane", "butane", "pentane"])
+def test_shipped_molecules_load(name):
+    mol = load_molecule(name, ROOT)
+    assert mol.bond_rules and mol.start_method in ("dihedrals", "vacuum_hot")
+
+
+def test_alanine_dipeptide_declares_phi_psi_states_and_checks():
+    mol = load_molecule("alanine-dipeptide", ROOT)
+    assert set(mol.dihedrals) == {"phi", "psi"}
+    assert set(mol.states) == {"alpha", "beta"}
+    assert mol.stereocentres[0].label == "L" and len(mol.peptide_bonds) == 2
+
+
+def test_states_and_checks_on_butane(butane):
+    mol, pos = butane
+    assert mol.in_state(pos, "trans") and not mol.in_state(pos, "gauche")
+    nbrs = adjacency(mol.top.n_atoms, mol.top.bonds)
+    g_minus = set_dihedral(pos, nbrs, mol.dihedral_atoms["cccc"], -65.0)
+    assert mol.in_state(g_minus, "gauche") and not mol.in_state(g_minus, "trans")
+    assert mol.check(pos[None]).ok.all()
+    stretched = pos.copy()
+    stretched[1] += (pos[1] - pos[0]) * 0.3  # C1-C2 to about 1.99 A
+    rep = mol.check(np.stack([pos, stretched]))
+    assert rep.bonds_ok.tolist() == [True, False]
+    assert "C1-C2" in rep.messages[0] and "frame 1" in rep.messages[0]
+
+
+def test_selector_errors_name_the_file_and_the_choices(butane, tmp_path):
+    mol, _ = butane
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    text = (ROOT / "butane" / "molecule.yaml").read_text().replace("[C1, C2, C3, C4]", "[C1, C2, C3, C9]")
+    (folder / "molecule.yaml").write_text(text)
+    bad = load_molecule("bad", tmp_path)
+    with pytest.raises(MoleculeError, match=r"molecule.yaml: selector 'C9' matches no atom.*BUT:C1"):
+        bad.resolve(mol.top)
+
+
+def test_every_bond_needs_a_rule(butane, tmp_path):
+    mol, _ = butane
+    raw = yaml.safe_load((ROOT / "butane" / "molecule.yaml").read_text())
+    raw["checks"]["bonds"] = [{"pair": ["C", "C"], "range": [1.38, 1.7]}]
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "molecule.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(MoleculeError, match=r"bond C1-H11 \(C-H\) has no range"):
+        load_molecule("x", tmp_path).resolve(mol.top)
+
+
+def test_invalid_description_names_the_key(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "molecule.yaml").write_text(
+        "topology: {method: alkane, carbons: 2, resname: ETH}\nstarts: {method: vacuum_hot}\n"
+        "checks: {bonds: [{pair: [C, H], range: [1.0, 1.2]}], chirality: []}\n"
+    )
+    with pytest.raises(MoleculeError, match=r"unknown key 'chirality'.*under 'checks'"):
+        load_molecule("m", tmp_path)
+
+
+def test_missing_molecule_lists_the_known_ones(tmp_path):
+    with pytest.raises(MoleculeError, match=r"known molecules in .*: alanine-dipeptide, butane"):
+        load_molecule("hexane", ROOT)
