@@ -66,6 +66,15 @@ def start_inputs(wildcards):
     return inputs
 
 
+def start_runtime(wildcards):
+    """Wall-time request (minutes) of one short run: equilibration plus the method's run."""
+    if start_method(wildcards.molecule) == "vacuum_hot":
+        run_ps = CFG.md.vacuum_hot.run_ps
+    else:
+        run_ps = CFG.md.dihedral_starts.run_ps
+    return md_runtime_min(CFG.md.equilibrate_ps + run_ps)
+
+
 def md_runtime_min(ps, threads=1):
     """A generous wall-time request (minutes) for ps of solution MD, for cluster profiles."""
     ns_per_day = 60.0 * (700.0 / CFG.md.n_waters) * threads / 2.0

@@ -75,7 +75,7 @@ rule md_start:
     threads: 1
     resources:
         mem_mb=1500,
-        runtime=md_runtime_min(CFG.md.equilibrate_ps + 20.0),
+        runtime=start_runtime,
         gpu=0,
     params:
         mdp_dir=MDP_DIR,
