@@ -29,3 +29,19 @@ def run_reporting_errors(fn: Callable[..., T], *args: object, **kwargs: object) 
     except ScoredynError as exc:
         logging.getLogger("scoredyn").error("%s", exc)
         sys.exit(f"scoredyn error: {exc}")
+
+
+def run_rule(sm: object, fn: Callable[..., T], *args: object, with_config: bool = True, **kwargs: object) -> T:
+    """The body of a Snakemake script: log to ``log[0]``, then call ``fn`` reporting errors.
+
+    With ``with_config`` the validated :class:`~scoredyn.config.Config` is the first
+    argument and the log file is passed as ``log_file``.
+    """
+    from scoredyn.config import load_config
+
+    log_file = Path(sm.log[0])  # type: ignore[attr-defined]
+    setup_logging(log_file)
+    if with_config:
+        cfg = load_config(sm.config, check_molecules=False)  # type: ignore[attr-defined]
+        return run_reporting_errors(fn, cfg, *args, log_file=log_file, **kwargs)
+    return run_reporting_errors(fn, *args, **kwargs)

@@ -2,16 +2,13 @@
 
 from pathlib import Path
 
-from scoredyn.config import load_config
-from scoredyn.logs import run_reporting_errors, setup_logging
+from scoredyn.logs import run_rule
 from scoredyn.md.stages import production_stage
 
 sm = snakemake  # noqa: F821 - provided by Snakemake
-setup_logging(sm.log[0])
-cfg = load_config(sm.config, check_molecules=False)
-run_reporting_errors(
+run_rule(
+    sm,
     production_stage,
-    cfg,
     sm.wildcards.molecule,
     topdir=Path(sm.input.top).parent,
     box_json=Path(sm.input.box),
@@ -19,5 +16,4 @@ run_reporting_errors(
     outputs={k: Path(sm.output[k]) for k in ("h5", "pdb", "xtc", "json")},
     threads=sm.threads,
     mdp_dir=Path(sm.params.mdp_dir),
-    log_file=Path(sm.log[0]),
 )

@@ -2,16 +2,13 @@
 
 from pathlib import Path
 
-from scoredyn.config import load_config
-from scoredyn.logs import run_reporting_errors, setup_logging
+from scoredyn.logs import run_rule
 from scoredyn.md.stages import start_stage
 
 sm = snakemake  # noqa: F821 - provided by Snakemake
-setup_logging(sm.log[0])
-cfg = load_config(sm.config, check_molecules=False)
-run_reporting_errors(
+run_rule(
+    sm,
     start_stage,
-    cfg,
     sm.wildcards.molecule,
     int(sm.wildcards.index),
     topdir=Path(sm.input.top).parent,
@@ -20,5 +17,4 @@ run_reporting_errors(
     out_h5=Path(sm.output.h5),
     mdp_dir=Path(sm.params.mdp_dir),
     hot_h5=Path(sm.input.hot) if "hot" in sm.input.keys() else None,
-    log_file=Path(sm.log[0]),
 )
