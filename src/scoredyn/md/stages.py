@@ -8,6 +8,7 @@ declared outputs are final, and they are written atomically.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -22,9 +23,9 @@ from scoredyn.io import atomic_path, atomic_write_text
 from scoredyn.md.box import find_box_edge, read_box, write_box
 from scoredyn.md.extract import extract, read_solute_xtc, solute_trajectory, unwrap, write_for_people
 from scoredyn.md.gmx import Gromacs
-from scoredyn.md.runs import Protocol
+from scoredyn.md.runs import Protocol, claim_workdir
 from scoredyn.md.starts import draw_dihedral_start
-from scoredyn.md.topology import build_topology, read_gro_positions, read_solute_topology, write_gro
+from scoredyn.md.topology import build_topology, read_gro_positions, read_solute_topology, topology_digest, write_gro
 from scoredyn.molecules import ResolvedMolecule, load_molecule
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import read_trajectory, write_trajectory
@@ -38,6 +39,15 @@ def _resolved(cfg: Config, name: str, topdir: Path) -> ResolvedMolecule:
 
 def _protocol(cfg: Config, log_file: Path | None, mdp_dir: Path) -> Protocol:
     return Protocol(Gromacs(cfg.gromacs.command, log_file), cfg.md, Path(mdp_dir), cfg.gromacs.checkpoint_minutes)
+
+
+def _inputs(cfg: Config, topdir: Path, seed: int, **extra: object) -> dict[str, object]:
+    """What a working directory's runs depend on (see :func:`~scoredyn.md.runs.claim_workdir`).
+
+    The settings of the diverse starts are left out; callers that depend on them add them.
+    """
+    md = {k: v for k, v in cfg.raw["md"].items() if k != "starts"}
+    return {"md": md, "gmx": cfg.gromacs.command, "seed": seed, "topology": topology_digest(topdir), **extra}
 
 
 def topology_stage(cfg: Config, name: str, outdir: Path, log_file: Path | None = None) -> None:
@@ -89,6 +99,7 @@ def production_stage(
         edge,
         cfg.md.n_waters,
     )
+    claim_workdir(workdir, _inputs(cfg, topdir, seed, edge=edge))
     phases = proto.prepare_solution(topdir, topdir / "solute.gro", edge, workdir, seed, threads)
     phases.append(proto.run_nvt(workdir, ps, seed, threads))
     mol = _resolved(cfg, name, topdir)
@@ -155,6 +166,7 @@ def vacuum_hot_stage(
     proto = _protocol(cfg, log_file, mdp_dir)
     hot = cfg.md.vacuum_hot
     seed = derive_seed(cfg.seed, name, "vacuum_hot")
+    claim_workdir(workdir, _inputs(cfg, topdir, seed, vacuum_hot=cfg.raw["md"]["starts"]["vacuum_hot"]))
     phase = proto.run_vacuum_hot(topdir, hot, workdir, seed)
     top = read_solute_topology(topdir / "topol.top")
     pos, box = read_solute_xtc(topdir / "solute.gro", workdir / "hot.xtc")
@@ -207,11 +219,12 @@ def start_stage(
         )
         pos, run_ps = drawn.pos, spec.run_ps
         attrs.update({f"start_{k}": v for k, v in drawn.dihedrals.items()}, draws=drawn.draws)
-    workdir.mkdir(parents=True, exist_ok=True)
+    edge, _ = read_box(box_json)
+    start = hashlib.sha256(np.ascontiguousarray(pos).tobytes()).hexdigest()
+    claim_workdir(workdir, _inputs(cfg, topdir, seed, edge=edge, start=start, run_ps=run_ps))
     top = mol.top
     start_gro = workdir / "start.gro"
     write_gro(start_gro, f"{name} start {index}", top.resids, top.resnames, top.names, pos / 10.0, [5.0] * 3)
-    edge, _ = read_box(box_json)
     phases = proto.prepare_solution(topdir, start_gro, edge, workdir, seed, threads=1)
     phases.append(proto.run_nvt(workdir, run_ps, seed, threads=1))
     pos_all, box = read_solute_xtc(topdir / "solute.gro", workdir / "md.xtc")

@@ -8,6 +8,7 @@ included for later solvation), any local ``.itp`` and ``solute.gro``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import tempfile
@@ -189,6 +190,20 @@ def read_solute_topology(top: Path | str) -> SoluteTopology:
         charges=np.array([float(a[6]) for a in atoms]),
         bonds=np.array(sorted(tuple(sorted(b)) for b in mt["bonds"]), dtype=int).reshape(-1, 2),
     )
+
+
+def topology_digest(topdir: Path | str) -> str:
+    """SHA-256 of a topology folder's content (``topol.top``, ``.itp``, ``solute.gro``).
+
+    Comments and the .gro title are left out, so that a rebuild that only changes
+    GROMACS' time stamps keeps the digest.
+    """
+    topdir = Path(topdir)
+    h = hashlib.sha256()
+    for f in [*sorted(topdir.glob("*.itp")), topdir / "topol.top"]:
+        h.update("\n".join(_strip(line) for line in f.read_text().splitlines()).encode())
+    h.update("\n".join((topdir / "solute.gro").read_text().splitlines()[1:]).encode())
+    return h.hexdigest()
 
 
 def copy_topology(src: Path | str, dst: Path | str) -> Path:
