@@ -9,13 +9,13 @@ rule md_topology:
         f"{LOGS}/md/{{molecule}}/topology.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/topology.tsv"
+    conda:
+        "../../envs/gromacs.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
         gpu=0,
-    conda:
-        "../../envs/gromacs.yaml"
     script:
         "../scripts/md_topology.py"
 
@@ -29,13 +29,13 @@ rule md_box:
         f"{LOGS}/md/{{molecule}}/box.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/box.tsv"
+    conda:
+        "../../envs/gromacs.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
         gpu=0,
-    conda:
-        "../../envs/gromacs.yaml"
     script:
         "../scripts/md_box.py"
 
@@ -49,6 +49,8 @@ rule md_vacuum_hot:
         f"{LOGS}/md/{{molecule}}/vacuum_hot.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/vacuum_hot.tsv"
+    conda:
+        "../../envs/gromacs.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -57,8 +59,6 @@ rule md_vacuum_hot:
     params:
         mdp_dir=MDP_DIR,
         workdir=f"{MD}/vacuum_hot_run",
-    conda:
-        "../../envs/gromacs.yaml"
     script:
         "../scripts/md_vacuum_hot.py"
 
@@ -72,6 +72,8 @@ rule md_start:
         f"{LOGS}/md/{{molecule}}/starts/start_{{index}}.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/starts/start_{{index}}.tsv"
+    conda:
+        "../../envs/gromacs.yaml"
     threads: 1
     resources:
         mem_mb=1500,
@@ -80,8 +82,6 @@ rule md_start:
     params:
         mdp_dir=MDP_DIR,
         workdir=f"{MD}/starts/run_{{index}}",
-    conda:
-        "../../envs/gromacs.yaml"
     script:
         "../scripts/md_start.py"
 
@@ -95,13 +95,13 @@ rule md_starts_manifest:
         f"{LOGS}/md/{{molecule}}/starts/manifest.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/starts/manifest.tsv"
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
         gpu=0,
-    conda:
-        "../../envs/analysis.yaml"
     script:
         "../scripts/md_starts_manifest.py"
 
@@ -119,6 +119,8 @@ rule md_production:
         f"{LOGS}/md/{{molecule}}/production.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/production.tsv"
+    conda:
+        "../../envs/gromacs.yaml"
     threads: CFG.gromacs.threads
     resources:
         mem_mb=4000,
@@ -129,7 +131,5 @@ rule md_production:
     params:
         mdp_dir=MDP_DIR,
         workdir=f"{MD}/production_run",
-    conda:
-        "../../envs/gromacs.yaml"
     script:
         "../scripts/md_production.py"
