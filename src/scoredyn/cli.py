@@ -28,15 +28,14 @@ def _check_molecule(args: argparse.Namespace) -> None:
 
 
 def _info(args: argparse.Namespace) -> None:
-    from scoredyn.trajectory import read_trajectory
+    from scoredyn.trajectory import trajectory_info
 
-    t = read_trajectory(args.h5)
-    print(
-        f"{args.h5}: {t.n_frames} frames x {t.n_atoms} atoms, {t.timestep:g} ps apart ({t.n_frames * t.timestep:g} ps)"
-    )
-    for k, v in sorted(t.attrs.items()):
-        if not hasattr(v, "__len__") or isinstance(v, str):
-            print(f"  {k}: {v}")
+    n_frames, n_atoms, attrs = trajectory_info(args.h5)
+    dt = attrs.pop("timestep")
+    span = max(n_frames - 1, 0) * dt
+    print(f"{args.h5}: {n_frames} frames x {n_atoms} atoms, {dt:g} ps apart, spanning {span:g} ps")
+    for k, v in sorted(attrs.items()):
+        print(f"  {k}: {v}")
 
 
 def build_parser() -> argparse.ArgumentParser:

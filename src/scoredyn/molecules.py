@@ -279,7 +279,7 @@ def load_molecule(name: str, root: Path | str | None = None) -> Molecule:
     root = Path(root) if root is not None else molecules_root()
     path = root / name / "molecule.yaml"
     if not path.is_file():
-        have = sorted(p.name for p in root.glob("*/molecule.yaml") for p in [p.parent]) if root.is_dir() else []
+        have = sorted(p.parent.name for p in root.glob("*/molecule.yaml"))
         raise MoleculeError(
             f"{path}: no such molecule description; known molecules in {root}: {', '.join(have) or 'none'}. "
             "Add a folder with a molecule.yaml (see README, 'Adding a molecule')"

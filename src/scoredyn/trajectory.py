@@ -117,3 +117,12 @@ def read_trajectory(path: Path | str, frames: slice | None = None) -> Trajectory
             bonds=np.asarray(f["bonds"], dtype=int) if "bonds" in f else None,
             attrs=extra,
         )
+
+
+def trajectory_info(path: Path | str) -> tuple[int, int, dict[str, Any]]:
+    """Frames, atoms and scalar attributes of a trajectory file, without reading positions."""
+    traj = read_trajectory(path, frames=slice(0, 0))
+    with h5py.File(path, "r") as f:
+        n_frames, n_atoms = (int(x) for x in f["pos"].shape[:2])
+    scalars = {k: v for k, v in traj.attrs.items() if np.ndim(v) == 0}
+    return n_frames, n_atoms, {"timestep": traj.timestep, **scalars}

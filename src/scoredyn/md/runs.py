@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scoredyn.config import MDConfig, VacuumHotStarts
+from scoredyn.io import atomic_write_text
 from scoredyn.md.box import solvate_exact
 from scoredyn.md.gmx import Gromacs, performance_ns_per_day
 from scoredyn.md.mdp import render
@@ -78,7 +79,7 @@ def _run_phase(
     wall = time.perf_counter() - start
     speed = performance_ns_per_day(workdir / f"{name}.log") if ps > 0 else 0.0
     result = PhaseResult(name, ps, wall, speed)
-    marker.write_text(json.dumps(result.__dict__))
+    atomic_write_text(marker, json.dumps(result.__dict__))
     log.info("%s: %.1f ps in %.0f s (%.1f ns/day)", name, ps, wall, speed)
     return result
 

@@ -14,7 +14,6 @@ import logging
 import shutil
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 
@@ -28,7 +27,7 @@ from scoredyn.md.starts import draw_dihedral_start
 from scoredyn.md.topology import build_topology, read_gro_positions, read_solute_topology, topology_digest, write_gro
 from scoredyn.molecules import ResolvedMolecule, load_molecule
 from scoredyn.seeding import derive_seed
-from scoredyn.trajectory import read_trajectory, write_trajectory
+from scoredyn.trajectory import read_trajectory, trajectory_info, write_trajectory
 
 log = logging.getLogger(__name__)
 
@@ -254,12 +253,8 @@ def manifest_stage(start_files: list[Path], out_csv: Path) -> pd.DataFrame:
     """One row per start: index, frames, accepted and why not, the start dihedrals, speed."""
     rows = []
     for f in start_files:
-        t = read_trajectory(f, frames=slice(0, 1))
-        with h5py.File(f, "r") as h:
-            n = int(h["pos"].shape[0])
-        row = {"file": Path(f).name, "frames": n}
-        row.update({k: v for k, v in t.attrs.items() if np.ndim(v) == 0})
-        rows.append(row)
+        n_frames, _, attrs = trajectory_info(f)
+        rows.append({"file": Path(f).name, "frames": n_frames, **attrs})
     df = pd.DataFrame(rows)
     with atomic_path(out_csv) as tmp:
         df.to_csv(tmp, index=False)
