@@ -86,7 +86,7 @@ class Gromacs:
             except OSError as exc:  # the driver vanished or is not executable
                 raise GromacsError(f"could not start {self.command} {tool}: {exc}; {INSTALL_HINT}") from None
         text = (out or "") + (err or "")
-        line = " ".join([self.command, tool, *cmd._commandline(*args, **flags)[2:]])
+        line = " ".join(cmd.commandline(*args, **flags))
         if self.log_file:
             with open(self.log_file, "a") as fh:
                 fh.write(f"\n$ (cd {cwd} && {line})\n{text}\n")
