@@ -1,0 +1,52 @@
+"""Graphs of molecular structures in plain torch (no torch-cluster needed), and rotations.
+
+A batch of G structures is stored flat: positions ``[n, 3]`` with a ``batch`` vector
+``[n]`` giving each atom's structure, atoms of one structure contiguous.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def radius_graph(pos: torch.Tensor, batch: torch.Tensor, cutoff: float) -> torch.Tensor:
+    """Directed edges (i, j), i != j, between atoms of the same structure closer than ``cutoff``.
+
+    Parameters
+    ----------
+    pos : [n, 3]
+    batch : [n] long, sorted, structure index of each atom
+
+    Returns
+    -------
+    edge_index : [2, E] long; both directions of each pair are present
+    """
+    n_graphs = int(batch[-1]) + 1 if batch.numel() else 0
+    counts = torch.bincount(batch, minlength=n_graphs)  # [G]
+    first = torch.cumsum(counts, 0) - counts  # [G] index of each structure's first atom
+    n_max = int(counts.max()) if n_graphs else 0
+    local = torch.arange(pos.shape[0], device=pos.device) - first[batch]  # [n]
+    padded = pos.new_full((n_graphs, n_max, 3), float("inf"))
+    padded[batch, local] = pos
+    d = torch.cdist(padded, padded)  # [G, N, N]; padding rows are inf or nan
+    mask = d < cutoff
+    mask &= ~torch.eye(n_max, dtype=torch.bool, device=pos.device)
+    g, i, j = mask.nonzero(as_tuple=True)
+    return torch.stack([first[g] + i, first[g] + j])
+
+
+def random_rotations(
+    n: int, generator: torch.Generator | None = None, dtype=torch.float32, device=None
+) -> torch.Tensor:
+    """``n`` rotation matrices [n, 3, 3] drawn uniformly (Haar) from SO(3), via unit quaternions."""
+    q = torch.randn(n, 4, generator=generator, dtype=dtype, device=device)
+    q = q / q.norm(dim=1, keepdim=True)
+    w, x, y, z = q.unbind(1)
+    return torch.stack(
+        [
+            1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
+            2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
+            2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y),
+        ],
+        dim=1,
+    ).reshape(n, 3, 3)  # fmt: skip
