@@ -1,0 +1,1 @@
+"""Trajectories to training pairs: packing (``dataset``) and minibatch sampling (``loader``)."""

@@ -1,0 +1,138 @@
+"""Training pairs (r_t, z = r_{t+lag} - r_t) from solute trajectories, in one HDF5 file.
+
+The dataset file keeps each source trajectory once (solute positions, Angstrom) with
+its atom-type indices, plus two tables of pair start frames, ``train`` and ``val``:
+pairs are formed on the fly, so the file is no larger than the trajectories.
+
+Validation is split off by contiguous blocks of time, never by single frames, so that
+correlated neighbours do not leak between the two sets: each trajectory is cut into
+blocks of ``block_ps`` (a shorter run is one block), a seeded fraction of the blocks goes to
+validation, and a pair is kept only when both of its frames lie in the same block.
+Several molecules share one atom-type vocabulary, the sorted union of their types.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from scoredyn.errors import TrajectoryError
+from scoredyn.io import atomic_path
+from scoredyn.trajectory import Trajectory, read_trajectory
+
+log = logging.getLogger(__name__)
+
+ELEMENT_SYMBOLS = {1: "H", 6: "C", 7: "N", 8: "O", 9: "F", 15: "P", 16: "S", 17: "Cl", 35: "Br"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One trajectory file feeding the dataset, and the molecule it shows."""
+
+    path: Path
+    molecule: str
+
+
+def atom_labels(traj: Trajectory, kind: str, path: Path | str) -> list[str]:
+    """Per-atom labels that make up the vocabulary: force-field types or elements.
+
+    ``kind`` is ``types`` (OPLS atom types; the file must carry them) or ``elements``.
+    """
+    if kind == "types":
+        if traj.types is None:
+            raise TrajectoryError(
+                f"{path}: has no per-atom 'types' attribute; set dataset.atom_types to 'elements' or 'auto'"
+            )
+        return list(traj.types)
+    if kind == "elements":
+        try:
+            return [ELEMENT_SYMBOLS[int(z)] for z in traj.numbers]
+        except KeyError as exc:
+            raise TrajectoryError(f"{path}: atomic number {exc} is not supported") from None
+    raise ValueError(f"unknown atom label kind {kind!r}")
+
+
+def block_split(
+    n_frames: int, lag: int, frames_per_block: int, val_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pair start frames of one trajectory, split by contiguous blocks.
+
+    Returns
+    -------
+    train, val : [P] int arrays of frames t whose pair (t, t + lag) lies inside one block
+    """
+    starts = np.arange(max(n_frames - lag, 0))
+    if len(starts) == 0:
+        return starts, starts
+    block = starts // frames_per_block
+    same = (starts + lag) // frames_per_block == block
+    n_blocks = int(block.max()) + 1
+    is_val = rng.random(n_blocks) < val_fraction
+    keep = starts[same]
+    return keep[~is_val[block[same]]], keep[is_val[block[same]]]
+
+
+def pack_dataset(
+    sources: list[Source],
+    out: Path | str,
+    lag_ps: float,
+    val_fraction: float,
+    block_ps: float,
+    atom_types: str,
+    seed: int,
+) -> dict[str, object]:
+    """Write the dataset file ``out``; returns a summary (pairs per split, vocabulary, per source).
+
+    ``atom_types`` is ``types``, ``elements`` or ``auto`` (types when every source has them).
+    """
+    if not sources:
+        raise TrajectoryError("no trajectories to pack; list training molecules or dataset.extra files")
+    trajs = [read_trajectory(s.path) for s in sources]
+    if atom_types == "auto":
+        atom_types = "types" if all(t.types is not None for t in trajs) else "elements"
+    labels = [atom_labels(t, atom_types, s.path) for t, s in zip(trajs, sources, strict=True)]
+    vocab = sorted(set().union(*labels))
+    rng = np.random.default_rng(seed)
+    summary: dict[str, object] = {"vocabulary": vocab, "atom_types": atom_types, "sources": []}
+    n_train = n_val = 0
+    with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs.update(lag_ps=lag_ps, val_fraction=val_fraction, block_ps=block_ps, seed=seed, atom_types=atom_types)
+        f.attrs["vocabulary"] = np.array(vocab, dtype=h5py.string_dtype())
+        train_rows, val_rows = [], []
+        for k, (src, traj, lab) in enumerate(zip(sources, trajs, labels, strict=True)):
+            lag = lag_ps / traj.timestep
+            if abs(lag - round(lag)) > 1e-6 or round(lag) < 1:
+                raise TrajectoryError(
+                    f"{src.path}: frames are {traj.timestep} ps apart, so the lag of {lag_ps} ps is not a whole "
+                    "number of frames; choose dataset.lag_ps as a multiple of the frame interval"
+                )
+            lag = round(lag)
+            per_block = max(round(block_ps / traj.timestep), lag + 1)
+            train, val = block_split(traj.n_frames, lag, per_block, val_fraction, rng)
+            g = f.create_group(f"trajectories/{k:05d}")
+            g.create_dataset("pos", data=traj.pos.astype(np.float32))
+            g.create_dataset("types", data=np.array([vocab.index(x) for x in lab], dtype=np.int64))
+            g.attrs.update(source=str(src.path), molecule=src.molecule, timestep=traj.timestep, lag=lag)
+            train_rows.append(np.stack([np.full_like(train, k), train], axis=1))
+            val_rows.append(np.stack([np.full_like(val, k), val], axis=1))
+            summary["sources"].append(
+                {
+                    "path": str(src.path),
+                    "molecule": src.molecule,
+                    "frames": traj.n_frames,
+                    "train": len(train),
+                    "val": len(val),
+                }
+            )
+            n_train, n_val = n_train + len(train), n_val + len(val)
+        f.create_dataset("train", data=np.concatenate(train_rows).astype(np.int64).reshape(-1, 2))
+        f.create_dataset("val", data=np.concatenate(val_rows).astype(np.int64).reshape(-1, 2))
+    summary.update(train_pairs=n_train, val_pairs=n_val)
+    log.info("packed %d training and %d validation pairs from %d trajectories", n_train, n_val, len(sources))
+    if n_train == 0:
+        raise TrajectoryError(f"{out}: no training pairs; the trajectories are shorter than the lag of {lag_ps} ps")
+    return summary

@@ -1,0 +1,114 @@
+"""Minibatches of training pairs drawn from a packed dataset, held in memory as tensors.
+
+Trajectories with the same atom count are stacked into one frame table per size, so a
+minibatch is gathered with a few vectorised index operations per size, with no Python
+loop over samples. The data stay in (optionally pinned) CPU memory; batches move to the
+training device asynchronously.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+from scoredyn.diffusion.loss import PairBatch
+from scoredyn.errors import TrajectoryError
+
+
+@dataclass
+class _SizeGroup:
+    pos: torch.Tensor  # [F, N, 3] frames of every trajectory with N atoms
+    types: torch.Tensor  # [K, N] atom types of each of those trajectories
+    traj_of_frame: torch.Tensor  # [F]
+    lag_of_traj: torch.Tensor  # [K]
+
+
+class PairData:
+    """A packed dataset's pairs, sampled uniformly into :class:`PairBatch` minibatches.
+
+    Parameters
+    ----------
+    path : the dataset file written by :func:`scoredyn.data.dataset.pack_dataset`
+    split : ``train`` or ``val``
+    """
+
+    def __init__(self, path: Path | str, split: str = "train", pin: bool = False) -> None:
+        path = Path(path)
+        try:
+            f = h5py.File(path, "r")
+        except OSError as exc:
+            raise TrajectoryError(f"{path}: not a readable dataset file ({exc}); rerun the dataset rule") from None
+        with f:
+            try:
+                self.vocabulary = [v.decode() if isinstance(v, bytes) else str(v) for v in f.attrs["vocabulary"]]
+                self.lag_ps = float(f.attrs["lag_ps"])
+                rows = np.asarray(f[split], dtype=np.int64)
+                trajs = {int(k): f["trajectories"][k] for k in f["trajectories"]}
+                loaded = {k: (np.asarray(g["pos"], dtype=np.float32), np.asarray(g["types"]), int(g.attrs["lag"]))
+                          for k, g in trajs.items()}  # fmt: skip
+            except (KeyError, OSError) as exc:
+                raise TrajectoryError(
+                    f"{path}: damaged or incomplete dataset file ({exc}); rerun the dataset rule"
+                ) from None
+        self.path, self.split = path, split
+        by_size: dict[int, list[int]] = {}
+        for k, (pos, _, _) in loaded.items():
+            by_size.setdefault(pos.shape[1], []).append(k)
+        self.groups: list[_SizeGroup] = []
+        group_of_traj, local_of_traj, offset_of_traj = {}, {}, {}
+        for gi, (_, ks) in enumerate(sorted(by_size.items())):
+            offsets = np.cumsum([0] + [len(loaded[k][0]) for k in ks])
+            for li, k in enumerate(ks):
+                group_of_traj[k], local_of_traj[k], offset_of_traj[k] = gi, li, int(offsets[li])
+            pos = torch.from_numpy(np.concatenate([loaded[k][0] for k in ks]))
+            self.groups.append(
+                _SizeGroup(
+                    pos=pos.pin_memory() if pin else pos,
+                    types=torch.from_numpy(np.stack([loaded[k][1] for k in ks])).long(),
+                    traj_of_frame=torch.from_numpy(np.repeat(np.arange(len(ks)), np.diff(offsets))),
+                    lag_of_traj=torch.tensor([loaded[k][2] for k in ks]),
+                )
+            )
+        # each pair as (size group, frame index within the group's table)
+        self.pair_group = torch.tensor([group_of_traj[int(k)] for k in rows[:, 0]], dtype=torch.long)
+        self.pair_frame = torch.tensor([offset_of_traj[int(k)] + int(t) for k, t in rows], dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.pair_frame)
+
+    @property
+    def n_types(self) -> int:
+        return len(self.vocabulary)
+
+    def batch(self, index: torch.Tensor) -> PairBatch:
+        """The pairs ``index`` [B] (into this split) as one flat batch."""
+        rs, zs, ts, counts = [], [], [], []
+        for gi, grp in enumerate(self.groups):
+            sel = index[self.pair_group[index] == gi]
+            if len(sel) == 0:
+                continue
+            t0 = self.pair_frame[sel]
+            traj = grp.traj_of_frame[t0]
+            r0 = grp.pos[t0]  # [b, N, 3]
+            z = grp.pos[t0 + grp.lag_of_traj[traj]] - r0
+            rs.append(r0.reshape(-1, 3))
+            zs.append(z.reshape(-1, 3))
+            ts.append(grp.types[traj].reshape(-1))
+            counts.append(torch.full((len(sel),), r0.shape[1], dtype=torch.long))
+        counts_t = torch.cat(counts)
+        batch = torch.repeat_interleave(torch.arange(len(counts_t)), counts_t)
+        return PairBatch(torch.cat(rs), torch.cat(zs), torch.cat(ts), batch, len(counts_t))
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> PairBatch:
+        """``batch_size`` pairs drawn uniformly with replacement."""
+        return self.batch(torch.randint(len(self), (batch_size,), generator=generator))
+
+    def batches(self, batch_size: int) -> Iterator[PairBatch]:
+        """Every pair once, in order (for validation)."""
+        for start in range(0, len(self), batch_size):
+            yield self.batch(torch.arange(start, min(start + batch_size, len(self))))

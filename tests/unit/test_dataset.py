@@ -1,0 +1,84 @@
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from scoredyn.data.dataset import Source, block_split, pack_dataset
+from scoredyn.data.loader import PairData
+from scoredyn.errors import TrajectoryError
+from scoredyn.trajectory import Trajectory, write_trajectory
+
+
+def test_block_split_keeps_pairs_inside_blocks_and_splits_whole_blocks():
+    rng = np.random.default_rng(0)
+    train, val = block_split(1000, lag=10, frames_per_block=100, val_fraction=0.3, rng=rng)
+    for t in np.concatenate([train, val]):
+        assert t // 100 == (t + 10) // 100
+    assert not set(train // 100) & set(val // 100)  # no block is on both sides
+    assert len(val) > 0 and len(train) > len(val)
+    assert len(train) + len(val) == 10 * 90  # 90 of 100 starts per block fit the lag
+
+
+def write(path, n_frames, n_atoms, dt=0.1, types=True, seed=0):
+    rng = np.random.default_rng(seed)
+    pos = np.cumsum(rng.normal(scale=0.1, size=(n_frames, n_atoms, 3)), axis=0)
+    t = Trajectory(pos, [f"A{i}" for i in range(n_atoms)], np.array([6] + [1] * (n_atoms - 1)), dt,
+                   types=(["opls_135"] + ["opls_140"] * (n_atoms - 1)) if types else None)  # fmt: skip
+    write_trajectory(path, t)
+    return pos
+
+
+def test_pack_and_load_mixed_molecules(tmp_path):
+    a = write(tmp_path / "a.h5", 300, 5, seed=1)
+    b = write(tmp_path / "b.h5", 50, 8, seed=2)
+    summary = pack_dataset([Source(tmp_path / "a.h5", "a"), Source(tmp_path / "b.h5", "b")], tmp_path / "d.h5",
+                           lag_ps=1.0, val_fraction=0.2, block_ps=5.0, atom_types="auto", seed=3)  # fmt: skip
+    assert summary["vocabulary"] == ["opls_135", "opls_140"] and summary["atom_types"] == "types"
+    data = PairData(tmp_path / "d.h5", "train")
+    assert len(data) == summary["train_pairs"] and data.n_types == 2
+    batch = data.batch(torch.arange(len(data)))
+    assert batch.n_graphs == len(data)
+    # every displacement is the frame 10 steps later minus the conditioning frame
+    with h5py.File(tmp_path / "d.h5") as f:
+        rows = np.asarray(f["train"])
+    sizes = {0: 5, 1: 8}
+    r = batch.r.numpy()
+    z = batch.z.numpy()
+    first = np.concatenate([[0], np.cumsum(np.bincount(batch.batch.numpy()))])
+    src = {0: a, 1: b}
+    order = sorted(range(len(rows)), key=lambda i: (sizes[rows[i][0]], i))  # groups come out by atom count
+    for g, i in enumerate(order):
+        k, t = rows[i]
+        np.testing.assert_allclose(r[first[g] : first[g + 1]], src[k][t], atol=1e-5)
+        np.testing.assert_allclose(z[first[g] : first[g + 1]], src[k][t + 10] - src[k][t], atol=1e-5)
+
+
+def test_reference_only_file_packs_with_element_types(tmp_path):
+    with h5py.File(tmp_path / "ref.h5", "w") as f:
+        f["pos"] = np.random.default_rng(0).normal(size=(40, 3, 3))
+        f.attrs["symbols"] = ["O", "H", "H"]
+        f.attrs["numbers"] = [8, 1, 1]
+        f.attrs["timestep"] = 0.5
+    summary = pack_dataset([Source(tmp_path / "ref.h5", "water")], tmp_path / "d.h5", 1.0, 0.0, 10.0, "auto", 0)
+    assert summary["vocabulary"] == ["H", "O"] and summary["train_pairs"] == 36  # 2 blocks x (20 - 2)
+    batch = PairData(tmp_path / "d.h5").sample(4, torch.Generator().manual_seed(0))
+    assert batch.r.shape == (12, 3) and batch.types.tolist()[:3] == [1, 0, 0]
+
+
+def test_lag_must_be_a_whole_number_of_frames(tmp_path):
+    write(tmp_path / "a.h5", 30, 3, dt=0.3)
+    with pytest.raises(TrajectoryError, match=r"not a whole number of frames"):
+        pack_dataset([Source(tmp_path / "a.h5", "a")], tmp_path / "d.h5", 1.0, 0.1, 10.0, "auto", 0)
+
+
+def test_corrupt_and_truncated_files_give_clear_errors(tmp_path):
+    write(tmp_path / "a.h5", 100, 3)
+    pack_dataset([Source(tmp_path / "a.h5", "a")], tmp_path / "d.h5", 1.0, 0.1, 10.0, "auto", 0)
+    data = (tmp_path / "d.h5").read_bytes()
+    (tmp_path / "cut.h5").write_bytes(data[: len(data) // 2])
+    with pytest.raises(TrajectoryError, match=r"cut.h5: (not a readable|damaged)"):
+        PairData(tmp_path / "cut.h5")
+    raw = (tmp_path / "a.h5").read_bytes()
+    (tmp_path / "bad.h5").write_bytes(raw[: len(raw) // 3])
+    with pytest.raises(TrajectoryError, match=r"bad.h5"):
+        pack_dataset([Source(tmp_path / "bad.h5", "a")], tmp_path / "e.h5", 1.0, 0.1, 10.0, "auto", 0)
