@@ -1,0 +1,88 @@
+"""Saving and loading networks: ``model.pt`` holds everything needed to rebuild one.
+
+A model file is a plain dictionary of tensors, numbers, strings, lists and dicts, so it
+loads with ``torch.load(..., weights_only=True)`` and cannot run code:
+
+``format``, ``version``, ``kind`` (``sd``), ``network`` (the :class:`NetworkConfig`),
+``state_dict`` (the EMA weights), ``vocabulary`` (atom-type labels by index),
+``atom_types`` (what the labels are), ``lag_ps`` and ``schedule``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from scoredyn.diffusion.schedule import VPSchedule
+from scoredyn.errors import ScoredynError
+from scoredyn.io import atomic_path
+from scoredyn.model.network import NetworkConfig, ScoreNetwork
+
+FORMAT = "scoredyn-model"
+VERSION = 1
+
+
+class CheckpointError(ScoredynError):
+    """A model or checkpoint file is missing, unreadable or of another kind."""
+
+
+def save_torch(obj: dict[str, Any], path: Path | str) -> Path:
+    """``torch.save`` atomically: the file is either the old one or the complete new one."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)
+
+
+def load_torch(path: Path | str) -> dict[str, Any]:
+    """``torch.load(weights_only=True)`` with one clear error for a missing or unreadable file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file; train a model first (the train rule writes it)")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for damaged or foreign files
+        raise CheckpointError(
+            f"{path}: cannot be read as a scoredyn checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
+            "delete it and train again"
+        ) from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a scoredyn checkpoint")
+    return obj
+
+
+def model_record(
+    net: ScoreNetwork, state_dict: dict, vocabulary: list[str], atom_types: str, lag_ps: float, schedule: VPSchedule
+) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "kind": "sd",
+        "network": net.cfg.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
+        "vocabulary": list(vocabulary),
+        "atom_types": atom_types,
+        "lag_ps": float(lag_ps),
+        "schedule": schedule.to_dict(),
+    }
+
+
+def load_model(path: Path | str, device: str | torch.device = "cpu") -> tuple[ScoreNetwork, dict[str, Any]]:
+    """Rebuild the network of ``model.pt`` with its EMA weights, in eval mode.
+
+    Returns the network and the file's metadata (vocabulary, lag, schedule, ...).
+    """
+    rec = load_torch(path)
+    if rec.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a scoredyn model file (format {rec.get('format')!r})")
+    if rec.get("version", 0) > VERSION:
+        raise CheckpointError(f"{path}: written by a newer scoredyn (version {rec['version']}); upgrade scoredyn")
+    net = ScoreNetwork(NetworkConfig(**rec["network"]))
+    try:
+        net.load_state_dict(rec["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit the stored network ({str(exc)[:200]})") from None
+    meta = {k: v for k, v in rec.items() if k != "state_dict"}
+    meta["schedule"] = VPSchedule(**rec["schedule"])
+    return net.to(device).eval(), meta

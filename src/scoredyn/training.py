@@ -1,0 +1,189 @@
+"""Training the noise network by denoising score matching (paper Algorithm 2, Table 1).
+
+RAdam at a fixed learning rate, an exponential moving average (EMA) of the weights,
+random rotations of every sample. CUDA is used when present, the CPU otherwise.
+
+Every ``checkpoint_every`` steps the full state (weights, optimizer, EMA, both random
+streams, step, metrics so far) is written atomically to ``checkpoint.pt``; a rerun
+resumes from it exactly, so N steps, a stop and N more steps equal 2N steps straight
+through. At the end ``model.pt`` receives the EMA weights and everything
+:func:`~scoredyn.model.checkpoint.load_model` needs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from scoredyn.data.loader import PairData
+from scoredyn.diffusion.loss import dsm_loss
+from scoredyn.diffusion.schedule import VPSchedule
+from scoredyn.io import atomic_path
+from scoredyn.model.checkpoint import load_torch, model_record, save_torch
+from scoredyn.model.network import NetworkConfig, ScoreNetwork
+
+log = logging.getLogger(__name__)
+
+#: Edges of the tau buckets in which validation losses are reported.
+TAU_BUCKETS = (0.0, 0.05, 0.2, 0.4, 0.7, 1.0)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings (the config's ``train`` section)."""
+
+    steps: int
+    batch_size: int = 256
+    lr: float = 1e-3
+    ema_decay: float = 0.999
+    width: int = 200
+    n_blocks: int = 5
+    cutoff: float = 4.0
+    checkpoint_every: int = 500
+    validate_every: int = 500
+    val_pairs: int = 2048
+    seed: int = 0
+    device: str = "auto"
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class EMA:
+    """theta' <- beta theta' + (1 - beta) theta, on every floating-point tensor of the state."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        for k, v in model.state_dict().items():
+            if v.dtype.is_floating_point:
+                self.shadow[k].mul_(self.decay).add_(v.detach(), alpha=1.0 - self.decay)
+            else:
+                self.shadow[k].copy_(v)
+
+
+@torch.no_grad()
+def validate(net: torch.nn.Module, data: PairData, schedule: VPSchedule, n_pairs: int, device: torch.device,
+             batch_size: int, seed: int = 12345) -> dict[str, float]:  # fmt: skip
+    """Mean DSM loss over the first ``n_pairs`` validation pairs, and per tau bucket.
+
+    The rotations, taus and noises are the same at every call (a fixed seed), so the
+    numbers are comparable between steps.
+    """
+    gen = torch.Generator(device=device).manual_seed(seed)
+    losses, taus = [], []
+    seen = 0
+    for b in data.batches(batch_size):
+        if seen >= n_pairs:
+            break
+        loss, tau = dsm_loss(net, b.to(device), schedule, gen)
+        losses.append(loss.cpu())
+        taus.append(tau.cpu())
+        seen += b.n_graphs
+    if not losses:
+        return {}
+    loss_t, tau_t = torch.cat(losses), torch.cat(taus)
+    out = {"val_loss": float(loss_t.mean())}
+    for lo, hi in itertools.pairwise(TAU_BUCKETS):
+        sel = (tau_t >= lo) & (tau_t < hi)
+        out[f"val_loss_tau_{lo:g}_{hi:g}"] = float(loss_t[sel].mean()) if sel.any() else float("nan")
+    return out
+
+
+def train(
+    cfg: TrainConfig,
+    train_data: PairData,
+    val_data: PairData | None,
+    workdir: Path | str,
+    model_out: Path | str,
+    metrics_out: Path | str,
+    schedule: VPSchedule | None = None,
+    atom_types: str = "types",
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Train (or resume) and write ``model.pt`` and the metrics CSV; returns the metrics."""
+    schedule = schedule or VPSchedule()
+    device = pick_device(cfg.device)
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = workdir / "checkpoint.pt"
+    torch.manual_seed(cfg.seed)
+    net = ScoreNetwork(NetworkConfig(train_data.n_types, cfg.width, cfg.n_blocks, cfg.cutoff)).to(device)
+    opt = torch.optim.RAdam(net.parameters(), lr=cfg.lr)
+    ema = EMA(net, cfg.ema_decay)
+    data_gen = torch.Generator().manual_seed(cfg.seed)
+    noise_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    step, rows = 0, []
+    if ckpt_path.is_file():
+        state = load_torch(ckpt_path)
+        same = {k: v for k, v in asdict(cfg).items() if k != "steps"}
+        saved = {k: v for k, v in state.get("config", {}).items() if k != "steps"}
+        if saved != same or state.get("vocabulary") != train_data.vocabulary:
+            log.warning("%s was written with other settings or data; starting afresh", ckpt_path)
+        else:
+            net.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            ema.shadow = {k: v.to(device) for k, v in state["ema"].items()}
+            data_gen.set_state(state["data_rng"])
+            noise_gen.set_state(state["noise_rng"].to(noise_gen.get_state().device))
+            step, rows = int(state["step"]), list(state["metrics"])
+            log.info("resumed from %s at step %d", ckpt_path, step)
+    n_params = sum(p.numel() for p in net.parameters())
+    log.info("training %d parameters on %s: %d steps of %d pairs (%d training pairs)",
+             n_params, device, cfg.steps, cfg.batch_size, len(train_data))  # fmt: skip
+    bar = tqdm(total=cfg.steps, initial=step, disable=not progress, unit="step", dynamic_ncols=True)
+    running, t0, samples = [], time.perf_counter(), 0
+    while step < cfg.steps:
+        batch = train_data.sample(cfg.batch_size, data_gen).to(device)
+        loss = dsm_loss(net, batch, schedule, noise_gen)[0].mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        ema.update(net)
+        step += 1
+        samples += cfg.batch_size
+        running.append(loss.item())
+        bar.update(1)
+        if step % cfg.validate_every == 0 or step == cfg.steps:
+            elapsed = time.perf_counter() - t0
+            row: dict[str, float] = {"step": step, "train_loss": float(np.mean(running)),
+                                     "samples_per_s": samples / elapsed if elapsed > 0 else float("nan")}  # fmt: skip
+            if val_data is not None and len(val_data):
+                ema_net = ScoreNetwork(net.cfg).to(device)
+                ema_net.load_state_dict(ema.shadow)
+                row.update(validate(ema_net, val_data, schedule, cfg.val_pairs, device, cfg.batch_size))
+            rows.append(row)
+            bar.set_postfix(loss=f"{row['train_loss']:.3f}", val=f"{row.get('val_loss', float('nan')):.3f}")
+            log.info("step %d: %s", step, ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "step"))
+            running, t0, samples = [], time.perf_counter(), 0
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            save_torch(
+                {"config": asdict(cfg), "vocabulary": train_data.vocabulary, "step": step,
+                 "model": net.state_dict(), "optimizer": opt.state_dict(), "ema": ema.shadow,
+                 "data_rng": data_gen.get_state(), "noise_rng": noise_gen.get_state(), "metrics": rows},
+                ckpt_path,
+            )  # fmt: skip
+    bar.close()
+    ema_net = ScoreNetwork(net.cfg)
+    save_torch(
+        model_record(ema_net, ema.shadow, train_data.vocabulary, atom_types, train_data.lag_ps, schedule), model_out
+    )
+    df = pd.DataFrame(rows)
+    with atomic_path(metrics_out) as tmp:
+        df.to_csv(tmp, index=False)
+    return df

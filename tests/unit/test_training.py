@@ -1,0 +1,64 @@
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from scoredyn.data.dataset import Source, pack_dataset
+from scoredyn.data.loader import PairData
+from scoredyn.model.checkpoint import CheckpointError, load_model
+from scoredyn.training import TrainConfig, train
+
+SMALL = dict(batch_size=8, width=16, n_blocks=2, checkpoint_every=5, validate_every=5, val_pairs=16, seed=4)
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """A reference-format file with only the three required attributes, packed."""
+    rng = np.random.default_rng(0)
+    with h5py.File(tmp_path / "ref.h5", "w") as f:
+        f["pos"] = np.cumsum(rng.normal(scale=0.2, size=(200, 5, 3)), axis=0) + rng.normal(size=(1, 5, 3)) * 2
+        f.attrs["symbols"] = ["C", "H", "H", "H", "O"]
+        f.attrs["numbers"] = [6, 1, 1, 1, 8]
+        f.attrs["timestep"] = 0.1
+    pack_dataset([Source(tmp_path / "ref.h5", "x")], tmp_path / "d.h5", 1.0, 0.2, 5.0, "auto", 0)
+    return tmp_path / "d.h5"
+
+
+def run(dataset, work, steps):
+    cfg = TrainConfig(steps=steps, **SMALL)
+    return train(cfg, PairData(dataset), PairData(dataset, "val"), work, work / "model.pt", work / "metrics.csv",
+                 atom_types="elements", progress=False)  # fmt: skip
+
+
+def test_reference_only_file_trains_and_model_reloads(dataset, tmp_path):
+    df = run(dataset, tmp_path / "a", 10)
+    assert list(df["step"]) == [5, 10] and np.isfinite(df["train_loss"]).all()
+    assert {"val_loss", "val_loss_tau_0_0.05", "samples_per_s"} <= set(df.columns)
+    net, meta = load_model(tmp_path / "a" / "model.pt")
+    assert meta["vocabulary"] == ["C", "H", "O"] and meta["lag_ps"] == 1.0 and meta["kind"] == "sd"
+    assert meta["schedule"].data_scale == 2.0 and net.cfg.width == 16
+    raw = torch.load(tmp_path / "a" / "model.pt", weights_only=True)  # a plain, safe file
+    assert set(raw) >= {"state_dict", "network", "vocabulary", "lag_ps", "schedule"}
+
+
+def test_resume_matches_straight_through(dataset, tmp_path):
+    run(dataset, tmp_path / "once", 20)
+    run(dataset, tmp_path / "twice", 10)
+    df = run(dataset, tmp_path / "twice", 20)  # resumes from the step-10 checkpoint
+    assert list(df["step"]) == [5, 10, 15, 20]
+    a = torch.load(tmp_path / "once" / "model.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "twice" / "model.pt", weights_only=True)["state_dict"]
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def test_unreadable_checkpoint_gives_one_clear_error(tmp_path):
+    (tmp_path / "model.pt").write_bytes(b"\x00garbage")
+    with pytest.raises(CheckpointError, match=r"model.pt: cannot be read as a scoredyn checkpoint"):
+        load_model(tmp_path / "model.pt")
+    with pytest.raises(CheckpointError, match=r"no such file"):
+        load_model(tmp_path / "missing.pt")
+    torch.save({"format": "other"}, tmp_path / "x.pt")
+    with pytest.raises(CheckpointError, match=r"not a scoredyn model file"):
+        load_model(tmp_path / "x.pt")
