@@ -10,6 +10,7 @@ configfile: "config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/md.smk"
+include: "workflow/rules/train.smk"
 
 
 rule all:

@@ -127,6 +127,16 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
             f"{where}: md.starts.vacuum_hot.cutoff_nm = {hot['cutoff_nm']} must be below half of "
             f"md.starts.vacuum_hot.box_nm = {hot['box_nm']}; enlarge the box or shorten the cut-off"
         )
+    if cfg["train"]["width"] % 2:
+        raise ConfigError(
+            f"{where}: train.width = {cfg['train']['width']} must be even (it holds sin and cos features)"
+        )
+    ratio = cfg["dataset"]["lag_ps"] / md["frame_interval_ps"]
+    if abs(ratio - round(ratio)) > 1e-6:
+        raise ConfigError(
+            f"{where}: dataset.lag_ps = {cfg['dataset']['lag_ps']} is not a multiple of md.frame_interval_ps = "
+            f"{md['frame_interval_ps']}; choose a lag that is a whole number of saved frames"
+        )
     for key in ("frame_interval_ps", "equilibrate_ps"):
         steps = md[key] * 1000.0 / md["timestep_fs"]
         if abs(steps - round(steps)) > 1e-6:
@@ -149,6 +159,7 @@ def validate_config(raw: dict[str, Any], where: str = "config", schema_path: str
         raise ConfigError(f"{where}: the config must be a mapping of keys to values, got {type(raw).__name__}")
     cfg = validate(copy.deepcopy(raw), config_schema(schema_path), where, ConfigError)
     cfg["molecules"].setdefault("evaluate", list(cfg["molecules"]["train"]))
+    cfg["train"].setdefault("seed", cfg["seed"])
     _cross_checks(cfg, where)
     return cfg
 

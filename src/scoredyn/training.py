@@ -187,3 +187,37 @@ def train(
     with atomic_path(metrics_out) as tmp:
         df.to_csv(tmp, index=False)
     return df
+
+
+def train_stage(cfg_all, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,
+                log_file: Path | None = None) -> pd.DataFrame:  # fmt: skip
+    """The train rule: train on ``dataset_h5``; write ``model``, ``metrics`` and the ``figure``."""
+    import h5py
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from scoredyn.plots.training import loss_curve
+
+    torch.set_num_threads(max(1, threads))
+    t = cfg_all.raw["train"]
+    cfg = TrainConfig(steps=t["steps"], batch_size=t["batch_size"], lr=t["lr"], ema_decay=t["ema_decay"],
+                      width=t["width"], n_blocks=t["n_blocks"], cutoff=t["cutoff_A"],
+                      checkpoint_every=t["checkpoint_every"], validate_every=t["validate_every"],
+                      val_pairs=t["val_pairs"], seed=t["seed"], device=t["device"])  # fmt: skip
+    with h5py.File(dataset_h5, "r") as f:
+        atom_types = str(f.attrs.get("atom_types", "types"))
+    train_data = PairData(dataset_h5, "train", pin=torch.cuda.is_available())
+    val_data = PairData(dataset_h5, "val")
+    start = time.perf_counter()
+    df = train(cfg, train_data, val_data, workdir, outputs["model"], outputs["metrics"],
+               VPSchedule(**cfg_all.raw["diffusion"]), atom_types)  # fmt: skip
+    log.info("training took %.1f s on %s", time.perf_counter() - start, pick_device(cfg.device))
+    fig, ax = plt.subplots(figsize=(5.0, 3.6), dpi=150)
+    loss_curve(df, ax)
+    fig.tight_layout()
+    with atomic_path(outputs["figure"]) as tmp:
+        fig.savefig(tmp, format=Path(outputs["figure"]).suffix.lstrip(".") or "png")
+    plt.close(fig)
+    return df

@@ -81,6 +81,30 @@ def md_runtime_min(ps, threads=1):
     return int(max(10, 3 * 1440 * ps / 1000.0 / ns_per_day + 5))
 
 
+def dataset_inputs(wildcards):
+    """Trajectories of each training molecule (as mol0, mol1, ...) and any extra files."""
+    inputs = {}
+    for k, m in enumerate(CFG.train):
+        files = [f"{RESULTS}/md/{m}/production.h5"]
+        if config["dataset"]["include_starts"]:
+            files += [
+                f"{RESULTS}/md/{m}/starts/start_{i:04d}.h5"
+                for i in range(start_count(m))
+            ]
+        inputs[f"mol{k}"] = files
+    extra = [e["path"] for e in config["dataset"]["extra"]]
+    if extra:
+        inputs["extra"] = extra
+    return inputs
+
+
+def train_runtime_min():
+    """A generous wall-time request for training (minutes), assuming a GPU on clusters."""
+    t = config["train"]
+    per_step_s = 4e-9 * t["batch_size"] * t["width"] ** 2 * t["n_blocks"] * 22
+    return int(max(30, 3 * t["steps"] * per_step_s / 60.0 + 15))
+
+
 def md_targets():
     targets = []
     for m in CFG.molecules:
@@ -94,5 +118,9 @@ def md_targets():
     return targets
 
 
+def train_targets():
+    return [f"{RESULTS}/model/{f}" for f in ("model.pt", "metrics.csv", "loss.png")]
+
+
 def all_targets():
-    return md_targets()
+    return md_targets() + train_targets()

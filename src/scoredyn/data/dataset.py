@@ -91,13 +91,24 @@ def pack_dataset(
     """
     if not sources:
         raise TrajectoryError("no trajectories to pack; list training molecules or dataset.extra files")
-    trajs = [read_trajectory(s.path) for s in sources]
+    trajs, kept = [], []
+    for s in sources:
+        traj = read_trajectory(s.path)
+        if traj.attrs.get("accepted", True) is False or traj.attrs.get("accepted", 1) == 0:
+            log.info("skipping %s: %s", s.path, traj.attrs.get("reason", "rejected"))
+            continue
+        trajs.append(traj)
+        kept.append(s)
+    skipped = len(sources) - len(kept)
+    sources = kept
+    if not sources:
+        raise TrajectoryError("every trajectory was rejected; nothing to pack")
     if atom_types == "auto":
         atom_types = "types" if all(t.types is not None for t in trajs) else "elements"
     labels = [atom_labels(t, atom_types, s.path) for t, s in zip(trajs, sources, strict=True)]
     vocab = sorted(set().union(*labels))
     rng = np.random.default_rng(seed)
-    summary: dict[str, object] = {"vocabulary": vocab, "atom_types": atom_types, "sources": []}
+    summary: dict[str, object] = {"vocabulary": vocab, "atom_types": atom_types, "skipped": skipped, "sources": []}
     n_train = n_val = 0
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update(lag_ps=lag_ps, val_fraction=val_fraction, block_ps=block_ps, seed=seed, atom_types=atom_types)

@@ -1,0 +1,1 @@
+"""Pure plotting functions: (data, ax) -> ax, with no file I/O."""

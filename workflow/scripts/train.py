@@ -1,0 +1,16 @@
+"""Train the score model on the packed pairs (rule train)."""
+
+from pathlib import Path
+
+from scoredyn.logs import run_rule
+from scoredyn.training import train_stage
+
+sm = snakemake  # noqa: F821 - provided by Snakemake
+run_rule(
+    sm,
+    train_stage,
+    Path(sm.input.h5),
+    workdir=Path(sm.params.workdir),
+    outputs={k: Path(sm.output[k]) for k in ("model", "metrics", "figure")},
+    threads=sm.threads,
+)
