@@ -94,6 +94,17 @@ def test_tiny_config_end_to_end(tmp_path):
     assert ala.attrs["accepted"] and "start_phi" in ala.attrs
     for rule in ("topology", "box", "production"):
         assert (tmp_path / "results" / "tiny" / "benchmarks" / "md" / "alanine-dipeptide" / f"{rule}.tsv").is_file()
+    # training: a dataset of both molecules, a model that reloads alone, metrics and the loss curve
+    from scoredyn.model.checkpoint import load_model
+
+    summary = json.loads((tmp_path / "results" / "tiny" / "dataset" / "summary.json").read_text())
+    assert summary["train_pairs"] > 0 and summary["val_pairs"] > 0 and summary["atom_types"] == "types"
+    assert {s["molecule"] for s in summary["sources"]} == {"alanine-dipeptide", "ethane"}
+    net, meta = load_model(tmp_path / "results" / "tiny" / "model" / "model.pt")
+    assert meta["lag_ps"] == 1.0 and meta["vocabulary"] == summary["vocabulary"] and net.cfg.width == 16
+    metrics = pd.read_csv(tmp_path / "results" / "tiny" / "model" / "metrics.csv")
+    assert list(metrics["step"]) == [10, 20] and metrics["val_loss"].notna().all()
+    assert (tmp_path / "results" / "tiny" / "model" / "loss.png").stat().st_size > 10_000
     # the XTC and PDB for people open in MDAnalysis
     import MDAnalysis as mda
 

@@ -38,7 +38,9 @@ def test_misspelled_key_is_named_with_a_suggestion():
 
 
 def test_unknown_top_level_key_lists_allowed_keys():
-    with pytest.raises(ConfigError, match=r"unknown key 'trainning' \(did you mean 'train'\?\).*allowed keys: dataset, diffusion"):
+    with pytest.raises(
+        ConfigError, match=r"unknown key 'trainning' \(did you mean 'train'\?\).*allowed keys: dataset, diffusion"
+    ):
         validate_config(base() | {"trainning": {}})
 
 

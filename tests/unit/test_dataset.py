@@ -82,3 +82,48 @@ def test_corrupt_and_truncated_files_give_clear_errors(tmp_path):
     (tmp_path / "bad.h5").write_bytes(raw[: len(raw) // 3])
     with pytest.raises(TrajectoryError, match=r"bad.h5"):
         pack_dataset([Source(tmp_path / "bad.h5", "a")], tmp_path / "e.h5", 1.0, 0.1, 10.0, "auto", 0)
+
+
+def test_ten_ps_lag_and_extra_files_through_the_config(tmp_path):
+    from scoredyn.config import load_config
+    from scoredyn.data.stage import dataset_stage
+
+    write(tmp_path / "md.h5", 400, 4, seed=5)
+    with h5py.File(tmp_path / "other_tool.h5", "w") as f:  # only the three reference attributes
+        f["pos"] = np.random.default_rng(1).normal(size=(300, 4, 3))
+        f.attrs["symbols"] = ["C", "H", "H", "H"]
+        f.attrs["numbers"] = [6, 1, 1, 1]
+        f.attrs["timestep"] = 0.1
+    cfg = load_config(
+        {
+            "run": "t",
+            "molecules": {"train": ["butane"]},
+            "dataset": {
+                "lag_ps": 10.0,
+                "block_ps": 20.0,
+                "val_fraction": 0.2,
+                "extra": [{"path": str(tmp_path / "other_tool.h5")}],
+            },
+        }
+    )
+    summary = dataset_stage(cfg, {"butane": [tmp_path / "md.h5"]}, tmp_path / "d.h5", tmp_path / "d.json")
+    assert summary["atom_types"] == "elements"  # one source has no force-field types
+    assert [s["molecule"] for s in summary["sources"]] == ["butane", "other_tool"]
+    data = PairData(tmp_path / "d.h5")
+    assert data.lag_ps == 10.0
+    b = data.batch(torch.arange(len(data)))
+    assert b.n_graphs == summary["train_pairs"]
+    with h5py.File(tmp_path / "d.h5") as f:
+        k, t = np.asarray(f["train"])[0]
+        pos = np.asarray(f[f"trajectories/{k:05d}/pos"])
+    np.testing.assert_allclose(b.z[:4].numpy(), pos[t + 100] - pos[t], atol=1e-5)  # 10 ps = 100 frames
+
+
+def test_rejected_starts_are_left_out(tmp_path):
+    write(tmp_path / "ok.h5", 50, 3, seed=1)
+    t = Trajectory(np.zeros((50, 3, 3)), ["A", "B", "C"], np.array([6, 1, 1]), 0.1, types=["x", "y", "y"],
+                   attrs={"accepted": False, "reason": "a peptide bond is cis"})  # fmt: skip
+    write_trajectory(tmp_path / "bad.h5", t)
+    summary = pack_dataset([Source(tmp_path / "ok.h5", "m"), Source(tmp_path / "bad.h5", "m")], tmp_path / "d.h5",
+                           1.0, 0.0, 10.0, "auto", 0)  # fmt: skip
+    assert summary["skipped"] == 1 and len(summary["sources"]) == 1
