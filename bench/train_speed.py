@@ -41,7 +41,7 @@ def main() -> None:
     if not args.dataset.is_file():
         raise SystemExit(f"{args.dataset}: no dataset; run `snakemake --cores 2 {args.dataset}` first")
     device = pick_device(args.device)
-    data = PairData(args.dataset, pin=device.type == "cuda")
+    data = PairData(args.dataset).to(device)
     gen = torch.Generator().manual_seed(0)
     n_atoms = data.sample(1, gen).r.shape[0]
     schedule = VPSchedule()

@@ -208,8 +208,9 @@ def train_stage(cfg_all, dataset_h5: Path, workdir: Path, outputs: dict[str, Pat
                       val_pairs=t["val_pairs"], seed=t["seed"], device=t["device"])  # fmt: skip
     with h5py.File(dataset_h5, "r") as f:
         atom_types = str(f.attrs.get("atom_types", "types"))
-    train_data = PairData(dataset_h5, "train", pin=torch.cuda.is_available())
-    val_data = PairData(dataset_h5, "val")
+    device = pick_device(cfg.device)
+    train_data = PairData(dataset_h5, "train").to(device)
+    val_data = PairData(dataset_h5, "val").to(device)
     start = time.perf_counter()
     df = train(cfg, train_data, val_data, workdir, outputs["model"], outputs["metrics"],
                VPSchedule(**cfg_all.raw["diffusion"]), atom_types)  # fmt: skip
