@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from scoredyn.config import Config
 from scoredyn.data.loader import PairData
 from scoredyn.diffusion.loss import dsm_loss
 from scoredyn.diffusion.schedule import VPSchedule
@@ -189,7 +190,7 @@ def train(
     return df
 
 
-def train_stage(cfg_all, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,
+def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,
                 log_file: Path | None = None) -> pd.DataFrame:  # fmt: skip
     """The train rule: train on ``dataset_h5``; write ``model``, ``metrics`` and the ``figure``."""
     import h5py

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+from torch_geometric.utils import scatter
 
 from scoredyn.model.graph import radius_graph
 from scoredyn.model.layers import MLP, GaussianFourier
@@ -70,7 +71,7 @@ class NodeUpdate(nn.Module):
         self.mlp = MLP(2 * width, width, width)
 
     def forward(self, h: torch.Tensor, e: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        agg = torch.zeros_like(h).index_add_(0, edge_index[0], e)
+        agg = scatter(e, edge_index[0], dim=0, dim_size=h.shape[0], reduce="sum")
         return h + self.mlp(torch.cat([h, agg], dim=-1))
 
 
