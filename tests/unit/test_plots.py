@@ -1,0 +1,19 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from scoredyn.plots.training import loss_curve
+
+
+def test_loss_curve_draws_every_series_and_the_reference():
+    df = pd.DataFrame({"step": [10, 20], "train_loss": [0.9, 0.5], "val_loss": [0.95, 0.6],
+                       "val_loss_tau_0_0.5": [0.99, 0.8], "val_loss_tau_0.5_1": [0.7, 0.3]})  # fmt: skip
+    fig, ax = plt.subplots()
+    out = loss_curve(df, ax)
+    labels = [line.get_label() for line in out.get_lines()]
+    assert labels == ["training", "validation (EMA)", "validation, 0 <= tau < 0.5", "validation, 0.5 <= tau < 1",
+                      "zero-noise prediction"]  # fmt: skip
+    assert out.get_yscale() == "log"
+    plt.close(fig)
