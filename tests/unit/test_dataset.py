@@ -3,20 +3,22 @@ import numpy as np
 import pytest
 import torch
 
-from scoredyn.data.dataset import Source, block_split, pack_dataset
+from scoredyn.data.dataset import Source, choose_validation_blocks, pack_dataset, pair_blocks
 from scoredyn.data.loader import PairData
 from scoredyn.errors import TrajectoryError
 from scoredyn.trajectory import Trajectory, write_trajectory
 
 
-def test_block_split_keeps_pairs_inside_blocks_and_splits_whole_blocks():
-    rng = np.random.default_rng(0)
-    train, val = block_split(1000, lag=10, frames_per_block=100, val_fraction=0.3, rng=rng)
-    for t in np.concatenate([train, val]):
-        assert t // 100 == (t + 10) // 100
-    assert not set(train // 100) & set(val // 100)  # no block is on both sides
-    assert len(val) > 0 and len(train) > len(val)
-    assert len(train) + len(val) == 10 * 90  # 90 of 100 starts per block fit the lag
+def test_pairs_stay_inside_blocks_and_whole_blocks_are_held_out():
+    starts, block = pair_blocks(1000, lag=10, frames_per_block=100)
+    assert np.all(starts // 100 == (starts + 10) // 100) and np.all(block == starts // 100)
+    assert len(starts) == 10 * 90  # 90 of 100 starts per block fit the lag
+    masks = choose_validation_blocks([10, 3, 1, 0], 0.3, np.random.default_rng(0))
+    assert [len(m) for m in masks] == [10, 3, 1, 0]
+    assert sum(int(m.sum()) for m in masks) == 4  # round(0.3 x 14)
+    # a tiny fraction still holds out one block, and never all of them
+    assert sum(int(m.sum()) for m in choose_validation_blocks([5], 0.01, np.random.default_rng(1))) == 1
+    assert not any(m.any() for m in choose_validation_blocks([5], 0.0, np.random.default_rng(1)))
 
 
 def write(path, n_frames, n_atoms, dt=0.1, types=True, seed=0):

@@ -6,8 +6,9 @@ pairs are formed on the fly, so the file is no larger than the trajectories.
 
 Validation is split off by contiguous blocks of time, never by single frames, so that
 correlated neighbours do not leak between the two sets: each trajectory is cut into
-blocks of ``block_ps`` (a shorter run is one block), a seeded fraction of the blocks goes to
-validation, and a pair is kept only when both of its frames lie in the same block.
+blocks of ``block_ps`` (a shorter run is one block), a pair is kept only when both of its
+frames lie in the same block, and a seeded draw over the blocks of all trajectories
+holds out ``val_fraction`` of them.
 Several molecules share one atom-type vocabulary, the sorted union of their types.
 """
 
@@ -56,24 +57,34 @@ def atom_labels(traj: Trajectory, kind: str, path: Path | str) -> list[str]:
     raise ValueError(f"unknown atom label kind {kind!r}")
 
 
-def block_split(
-    n_frames: int, lag: int, frames_per_block: int, val_fraction: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pair start frames of one trajectory, split by contiguous blocks.
+def pair_blocks(n_frames: int, lag: int, frames_per_block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start frames t of the pairs (t, t + lag) that lie inside one block, and that block's index.
 
     Returns
     -------
-    train, val : [P] int arrays of frames t whose pair (t, t + lag) lies inside one block
+    starts, block : [P] int arrays
     """
-    starts = np.arange(max(n_frames - lag, 0))
-    if len(starts) == 0:
-        return starts, starts
-    block = starts // frames_per_block
-    same = (starts + lag) // frames_per_block == block
-    n_blocks = int(block.max()) + 1
-    is_val = rng.random(n_blocks) < val_fraction
-    keep = starts[same]
-    return keep[~is_val[block[same]]], keep[is_val[block[same]]]
+    t = np.arange(max(n_frames - lag, 0))
+    block = t // frames_per_block
+    inside = (t + lag) // frames_per_block == block
+    return t[inside], block[inside]
+
+
+def choose_validation_blocks(
+    blocks_per_traj: list[int], val_fraction: float, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """Mark round(val_fraction x all blocks) blocks, drawn uniformly over every trajectory.
+
+    At least one block is held out when ``val_fraction`` > 0 and there are two or more
+    blocks. Returns one boolean mask per trajectory.
+    """
+    total = sum(blocks_per_traj)
+    n_val = round(val_fraction * total)
+    if val_fraction > 0 and total >= 2:
+        n_val = min(max(n_val, 1), total - 1)
+    flat = np.zeros(total, dtype=bool)
+    flat[rng.permutation(total)[:n_val]] = True
+    return np.split(flat, np.cumsum(blocks_per_traj)[:-1])
 
 
 def pack_dataset(
@@ -113,17 +124,25 @@ def pack_dataset(
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update(lag_ps=lag_ps, val_fraction=val_fraction, block_ps=block_ps, seed=seed, atom_types=atom_types)
         f.attrs["vocabulary"] = np.array(vocab, dtype=h5py.string_dtype())
-        train_rows, val_rows = [], []
-        for k, (src, traj, lab) in enumerate(zip(sources, trajs, labels, strict=True)):
+        lags, pairs = [], []
+        for src, traj in zip(sources, trajs, strict=True):
             lag = lag_ps / traj.timestep
             if abs(lag - round(lag)) > 1e-6 or round(lag) < 1:
                 raise TrajectoryError(
                     f"{src.path}: frames are {traj.timestep} ps apart, so the lag of {lag_ps} ps is not a whole "
                     "number of frames; choose dataset.lag_ps as a multiple of the frame interval"
                 )
-            lag = round(lag)
-            per_block = max(round(block_ps / traj.timestep), lag + 1)
-            train, val = block_split(traj.n_frames, lag, per_block, val_fraction, rng)
+            lags.append(round(lag))
+            per_block = max(round(block_ps / traj.timestep), lags[-1] + 1)
+            starts, block = pair_blocks(traj.n_frames, lags[-1], per_block)
+            _, block = np.unique(block, return_inverse=True)  # number the blocks that hold pairs 0, 1, ...
+            pairs.append((starts, block))
+        masks = choose_validation_blocks([int(b.max()) + 1 if len(b) else 0 for _, b in pairs], val_fraction, rng)
+        train_rows, val_rows = [], []
+        for k, (src, traj, lab, lag, (starts, block), is_val) in enumerate(
+            zip(sources, trajs, labels, lags, pairs, masks, strict=True)
+        ):
+            train, val = starts[~is_val[block]], starts[is_val[block]]
             g = f.create_group(f"trajectories/{k:05d}")
             g.create_dataset("pos", data=traj.pos.astype(np.float32))
             g.create_dataset("types", data=np.array([vocab.index(x) for x in lab], dtype=np.int64))
