@@ -130,11 +130,12 @@ def train(
     data_gen = torch.Generator().manual_seed(cfg.seed)
     noise_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     step, rows = 0, []
+    data_id = train_data.fingerprint
     if ckpt_path.is_file():
         state = load_torch(ckpt_path)
         same = {k: v for k, v in asdict(cfg).items() if k != "steps"}
         saved = {k: v for k, v in state.get("config", {}).items() if k != "steps"}
-        if saved != same or state.get("vocabulary") != train_data.vocabulary:
+        if saved != same or state.get("data") != data_id:
             log.warning("%s was written with other settings or data; starting afresh", ckpt_path)
         else:
             net.load_state_dict(state["model"])
@@ -174,7 +175,7 @@ def train(
             running, t0, samples = [], time.perf_counter(), 0
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             save_torch(
-                {"config": asdict(cfg), "vocabulary": train_data.vocabulary, "step": step,
+                {"config": asdict(cfg), "data": data_id, "vocabulary": train_data.vocabulary, "step": step,
                  "model": net.state_dict(), "optimizer": opt.state_dict(), "ema": ema.shadow,
                  "data_rng": data_gen.get_state(), "noise_rng": noise_gen.get_state(), "metrics": rows},
                 ckpt_path,

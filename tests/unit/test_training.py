@@ -62,3 +62,15 @@ def test_unreadable_checkpoint_gives_one_clear_error(tmp_path):
     torch.save({"format": "other"}, tmp_path / "x.pt")
     with pytest.raises(CheckpointError, match=r"not a scoredyn model file"):
         load_model(tmp_path / "x.pt")
+
+
+def test_checkpoint_of_other_data_is_not_resumed(dataset, tmp_path):
+    run(dataset, tmp_path / "w", 10)
+    other = tmp_path / "other.h5"
+    pack_dataset([Source(tmp_path / "ref.h5", "x")], other, 1.0, 0.5, 5.0, "auto", 1)  # another split
+    run(other, tmp_path / "w", 10)  # must start afresh, not return the old model
+    run(other, tmp_path / "fresh", 10)
+    a = torch.load(tmp_path / "w" / "model.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "fresh" / "model.pt", weights_only=True)["state_dict"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)

@@ -8,6 +8,7 @@ loop over samples. On a GPU the whole table moves to device memory once
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,18 @@ class PairData:
         # each pair as (size group, frame index within the group's table)
         self.pair_group = torch.tensor([group_of_traj[int(k)] for k in rows[:, 0]], dtype=torch.long)
         self.pair_frame = torch.tensor([offset_of_traj[int(k)] + int(t) for k, t in rows], dtype=torch.long)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of what training sees: the pairs, their frames, the types and the lag."""
+        h = hashlib.sha256()
+        h.update(repr((self.vocabulary, self.lag_ps, self.split)).encode())
+        for t in (self.pair_group, self.pair_frame):
+            h.update(t.cpu().numpy().tobytes())
+        for grp in self.groups:
+            for t in (grp.pos, grp.types, grp.traj_of_frame, grp.lag_of_traj):
+                h.update(t.cpu().numpy().tobytes())
+        return h.hexdigest()
 
     def to(self, device: torch.device | str) -> PairData:
         """Keep every frame on ``device`` (a GPU holds a million 22-atom frames in 260 MB), so
