@@ -105,7 +105,7 @@ def pack_dataset(
     trajs, kept = [], []
     for s in sources:
         traj = read_trajectory(s.path)
-        if traj.attrs.get("accepted", True) is False or traj.attrs.get("accepted", 1) == 0:
+        if not traj.attrs.get("accepted", True):  # a start that lost its stereochemistry
             log.info("skipping %s: %s", s.path, traj.attrs.get("reason", "rejected"))
             continue
         trajs.append(traj)

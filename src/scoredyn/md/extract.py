@@ -18,7 +18,7 @@ import numpy as np
 from scoredyn.errors import TrajectoryError
 from scoredyn.geometry import adjacency
 from scoredyn.molecules import SoluteTopology
-from scoredyn.trajectory import Trajectory, write_trajectory
+from scoredyn.trajectory import Trajectory
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +104,16 @@ def solute_trajectory(pos: np.ndarray, top: SoluteTopology, timestep_ps: float, 
     )
 
 
-def extract(
-    structure: Path | str, xtc: Path | str, top: SoluteTopology, out_h5: Path | str, timestep_ps: float, **attrs: object
+def load_solute_xtc(
+    structure: Path | str, xtc: Path | str, top: SoluteTopology, timestep_ps: float, **attrs: object
 ) -> Trajectory:
-    """Read a solute-only XTC, unwrap it and write the HDF5 trajectory ``out_h5``."""
+    """Read a solute-only XTC and unwrap it into a :class:`Trajectory` carrying the topology."""
     pos, box = read_solute_xtc(structure, xtc)
     if pos.shape[1] != top.n_atoms:
         raise TrajectoryError(f"{xtc}: has {pos.shape[1]} atoms but the solute topology has {top.n_atoms}")
     traj = solute_trajectory(unwrap(pos, box, top.bonds), top, timestep_ps, **attrs)
-    write_trajectory(out_h5, traj)
     log.info(
-        "wrote %s: %d frames of %d atoms, %.1f ps", out_h5, traj.n_frames, traj.n_atoms, traj.n_frames * timestep_ps
+        "read %s: %d frames of %d atoms, %.1f ps", xtc, traj.n_frames, traj.n_atoms, (traj.n_frames - 1) * timestep_ps
     )
     return traj
 

@@ -20,7 +20,7 @@ import pandas as pd
 from scoredyn.config import Config
 from scoredyn.io import atomic_path, atomic_write_text
 from scoredyn.md.box import find_box_edge, read_box, write_box
-from scoredyn.md.extract import extract, read_solute_xtc, solute_trajectory, unwrap, write_for_people
+from scoredyn.md.extract import load_solute_xtc, write_for_people
 from scoredyn.md.gmx import Gromacs
 from scoredyn.md.runs import Protocol, claim_workdir
 from scoredyn.md.starts import draw_dihedral_start
@@ -102,16 +102,16 @@ def production_stage(
     phases = proto.prepare_solution(topdir, topdir / "solute.gro", edge, workdir, seed, threads)
     phases.append(proto.run_nvt(workdir, ps, seed, threads))
     mol = _resolved(cfg, name, topdir)
-    traj = extract(
+    traj = load_solute_xtc(
         topdir / "solute.gro",
         workdir / "md.xtc",
         mol.top,
-        outputs["h5"],
         cfg.md.frame_interval_ps,
         temperature_K=cfg.md.temperature_K,
         seed=seed,
         source=f"scoredyn md production of {name}",
     )
+    write_trajectory(outputs["h5"], traj)
     write_for_people(traj, mol.top, outputs["pdb"], outputs["xtc"])
     summary = {
         "molecule": name,
@@ -167,22 +167,19 @@ def vacuum_hot_stage(
     seed = derive_seed(cfg.seed, name, "vacuum_hot")
     claim_workdir(workdir, _inputs(cfg, topdir, seed, vacuum_hot=cfg.raw["md"]["starts"]["vacuum_hot"]))
     phase = proto.run_vacuum_hot(topdir, hot, workdir, seed)
-    top = read_solute_topology(topdir / "topol.top")
-    pos, box = read_solute_xtc(topdir / "solute.gro", workdir / "hot.xtc")
-    frames = unwrap(pos, box, top.bonds)[1 : hot.count + 1]
-    write_trajectory(
-        out_h5,
-        solute_trajectory(
-            frames,
-            top,
-            hot.save_every * hot.timestep_fs / 1000.0,
-            temperature_K=hot.temperature_K,
-            seed=seed,
-            source=f"scoredyn vacuum sampling of {name}",
-            ns_per_day=phase.ns_per_day,
-        ),
+    traj = load_solute_xtc(
+        topdir / "solute.gro",
+        workdir / "hot.xtc",
+        read_solute_topology(topdir / "topol.top"),
+        hot.save_every * hot.timestep_fs / 1000.0,
+        temperature_K=hot.temperature_K,
+        seed=seed,
+        source=f"scoredyn vacuum sampling of {name}",
+        ns_per_day=phase.ns_per_day,
     )
-    log.info("%s: %d vacuum frames at %.0f K (%.1f ns/day)", name, len(frames), hot.temperature_K, phase.ns_per_day)
+    traj.pos = traj.pos[1 : hot.count + 1]  # frame 0 is the built structure, not a start
+    write_trajectory(out_h5, traj)
+    log.info("%s: %d vacuum frames at %.0f K (%.1f ns/day)", name, traj.n_frames, hot.temperature_K, phase.ns_per_day)
 
 
 def start_stage(
@@ -208,7 +205,7 @@ def start_stage(
     seed = derive_seed(cfg.seed, name, "start", index)
     attrs: dict[str, object] = {"start_index": index, "seed": seed, "start_method": mol.molecule.start_method}
     if mol.molecule.start_method == "vacuum_hot":
-        pos = read_trajectory(hot_h5).pos[index]
+        pos = read_trajectory(hot_h5, frames=slice(index, index + 1)).pos[0]
         run_ps = cfg.md.vacuum_hot.run_ps
     else:
         ref = read_gro_positions(topdir / "solute.gro")[0] * 10.0  # nm -> Angstrom
@@ -226,9 +223,9 @@ def start_stage(
     write_gro(start_gro, f"{name} start {index}", top.resids, top.resnames, top.names, pos / 10.0, [5.0] * 3)
     phases = proto.prepare_solution(topdir, start_gro, edge, workdir, seed, threads=1)
     phases.append(proto.run_nvt(workdir, run_ps, seed, threads=1))
-    pos_all, box = read_solute_xtc(topdir / "solute.gro", workdir / "md.xtc")
-    traj = solute_trajectory(
-        unwrap(pos_all, box, top.bonds),
+    traj = load_solute_xtc(
+        topdir / "solute.gro",
+        workdir / "md.xtc",
         top,
         cfg.md.frame_interval_ps,
         temperature_K=cfg.md.temperature_K,
