@@ -18,10 +18,11 @@ from pathlib import Path
 import torch
 
 from scoredyn.data.loader import PairData
+from scoredyn.devices import pick_device
 from scoredyn.diffusion.loss import dsm_loss
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
-from scoredyn.training import EMA, pick_device
+from scoredyn.training import EMA
 
 MODELS = {"paper (width 200, 5 blocks)": (200, 5), "demo (width 64, 3 blocks)": (64, 3)}
 

@@ -49,3 +49,17 @@ def butane():
 
     top = alkane_topology(4, "BUT")
     return load_molecule("butane", MOLECULES).resolve(top), n_alkane_coordinates(n_alkane(4))
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def ala2_resolved():
+    """Alanine dipeptide's description bound to its OPLS-AA topology (built by pdb2gmx), and
+    its minimised structure [22, 3] in Angstrom."""
+    from scoredyn.md.topology import read_gro_positions, read_solute_topology
+
+    top = read_solute_topology(DATA / "alanine-dipeptide" / "topol.top")
+    pos_nm, _ = read_gro_positions(DATA / "alanine-dipeptide" / "solute.gro")
+    return load_molecule("alanine-dipeptide", MOLECULES).resolve(top), 10.0 * pos_nm

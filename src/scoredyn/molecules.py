@@ -8,6 +8,7 @@ GROMACS built, so the description never depends on atom order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -222,8 +223,11 @@ class ResolvedMolecule:
             inside &= hit
         return inside
 
-    def check(self, pos: np.ndarray) -> CheckReport:
-        """Bond lengths, chirality and trans peptide bonds for pos [T, N, 3] (Angstrom)."""
+    def check(self, pos: np.ndarray, peptide_bonds: bool = True, labels: Sequence[str] | None = None) -> CheckReport:
+        """Bond lengths, chirality and (optionally) trans peptide bonds for pos [T, N, 3] (Angstrom).
+
+        ``labels`` names the structures in messages (default ``frame t``).
+        """
         pos = np.asarray(pos, dtype=float).reshape(-1, self.top.n_atoms, 3)
         rules = self.molecule.bond_rules
         lengths = bond_lengths(pos, self.top.bonds)  # [T, B]
@@ -234,22 +238,49 @@ class ResolvedMolecule:
         for centre, nbrs, sign in self.stereo:
             chiral &= np.sign(signed_volume(pos, centre, nbrs)) == sign
         trans = np.ones(len(pos), dtype=bool)
-        if len(self.peptide_bond_atoms):
+        if peptide_bonds and len(self.peptide_bond_atoms):
             omega = dihedrals(pos, self.peptide_bond_atoms)
             trans = np.all(np.abs(omega) > TRANS_MIN_DEG, axis=-1)
+
+        def name(t: int) -> str:
+            return labels[t] if labels is not None else f"frame {t}"
+
         messages = []
         if bad_bond.any():
             t, b = np.argwhere(bad_bond)[0]
             i, j = self.top.bonds[b]
             messages.append(
-                f"bond {self.top.names[i]}-{self.top.names[j]} is {lengths[t, b]:.3f} A in frame {t}, "
+                f"bond {self.top.names[i]}-{self.top.names[j]} is {lengths[t, b]:.3f} A in {name(t)}, "
                 f"outside [{low[b]}, {high[b]}]"
             )
         if not chiral.all():
-            messages.append(f"a stereocentre changed handedness (first in frame {np.argmin(chiral)})")
+            messages.append(f"a stereocentre changed handedness (first in {name(int(np.argmin(chiral)))})")
         if not trans.all():
-            messages.append(f"a peptide bond is cis (first in frame {np.argmin(trans)})")
+            messages.append(f"a peptide bond is cis (first in {name(int(np.argmin(trans)))})")
         return CheckReport(~bad_bond.any(axis=1), chiral, trans, messages)
+
+    def nearest_to_centre(self, pos: np.ndarray, state: str) -> int:
+        """Index of the structure in pos [T, N, 3] inside ``state``'s core that lies nearest its centre.
+
+        Distance is the root-mean-square periodic difference of the centre's dihedrals.
+
+        Raises
+        ------
+        MoleculeError
+            When no structure lies in the core.
+        """
+        inside = self.in_state(pos, state)
+        if not inside.any():
+            raise MoleculeError(
+                f"{self.molecule.path}: no structure of the {len(pos)} given lies in the core of state {state!r}; "
+                "run a longer production or widen the state's ranges"
+            )
+        values = self.dihedral_values(pos)
+        d2 = np.zeros(len(pos))
+        for d, c in self.molecule.states[state].centre.items():
+            d2 += (np.mod(values[d] - c + 180.0, 360.0) - 180.0) ** 2
+        d2[~inside] = np.inf
+        return int(np.argmin(d2))
 
 
 def molecules_root() -> Path:

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from scoredyn.config import Config
 from scoredyn.data.loader import PairData
+from scoredyn.devices import pick_device
 from scoredyn.diffusion.loss import dsm_loss
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.io import atomic_path
@@ -53,13 +54,6 @@ class TrainConfig:
     val_pairs: int = 2048
     seed: int = 0
     device: str = "auto"
-
-
-def pick_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 class EMA:

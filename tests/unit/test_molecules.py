@@ -73,3 +73,14 @@ def test_invalid_description_names_the_key(tmp_path):
 def test_missing_molecule_lists_the_known_ones(tmp_path):
     with pytest.raises(MoleculeError, match=r"known molecules in .*: alanine-dipeptide, butane"):
         load_molecule("hexane", ROOT)
+
+
+def test_nearest_to_centre_picks_the_core_frame_closest_to_the_centre(butane):
+    mol, pos = butane
+    nbrs = adjacency(mol.top.n_atoms, mol.top.bonds)
+    quad = mol.dihedral_atoms["cccc"]
+    frames = np.stack([set_dihedral(pos, nbrs, quad, v) for v in (160.0, -178.0, -65.0, 60.0, 120.0)])
+    assert mol.nearest_to_centre(frames, "trans") == 1  # -178 is 2 degrees from 180 across the period
+    assert mol.nearest_to_centre(frames, "gauche") == 3  # 60 is nearer the centre 65 than -65 is
+    with pytest.raises(MoleculeError, match="no structure of the 1 given lies in the core of state 'gauche'"):
+        mol.nearest_to_centre(frames[4:], "gauche")

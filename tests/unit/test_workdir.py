@@ -1,4 +1,4 @@
-from scoredyn.md.runs import claim_workdir
+from scoredyn.io import claim_workdir
 
 
 def test_workdir_is_kept_for_same_inputs_and_emptied_for_new(tmp_path):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,23 +41,6 @@ class PhaseResult:
     ps: float
     wall_s: float
     ns_per_day: float
-
-
-def claim_workdir(workdir: Path, inputs: dict[str, object]) -> Path:
-    """Reuse ``workdir`` (finished phases, checkpoints) only if it was made from the same inputs.
-
-    ``inputs`` is everything that determines the runs (config values, seeds, file
-    digests). When it differs from what the directory was made with, the directory is
-    emptied, so a changed config never resumes a stale run.
-    """
-    stamp = workdir / "inputs.json"
-    text = json.dumps(inputs, sort_keys=True, default=str, indent=1)
-    if workdir.exists() and (not stamp.is_file() or stamp.read_text() != text):
-        log.info("%s was made from other inputs; starting it afresh", workdir)
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(text)
-    return workdir
 
 
 def _done(workdir: Path, name: str) -> Path:

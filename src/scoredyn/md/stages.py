@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from scoredyn.config import Config
-from scoredyn.io import atomic_path, atomic_write_text
+from scoredyn.io import atomic_path, atomic_write_text, claim_workdir
 from scoredyn.md.box import find_box_edge, read_box, write_box
 from scoredyn.md.extract import load_solute_xtc, write_for_people
 from scoredyn.md.gmx import Gromacs
-from scoredyn.md.runs import Protocol, claim_workdir
+from scoredyn.md.runs import Protocol
 from scoredyn.md.starts import draw_dihedral_start
 from scoredyn.md.topology import build_topology, read_gro_positions, read_solute_topology, topology_digest, write_gro
 from scoredyn.molecules import ResolvedMolecule, load_molecule
@@ -41,7 +41,7 @@ def _protocol(cfg: Config, log_file: Path | None, mdp_dir: Path) -> Protocol:
 
 
 def _inputs(cfg: Config, topdir: Path, seed: int, **extra: object) -> dict[str, object]:
-    """What a working directory's runs depend on (see :func:`~scoredyn.md.runs.claim_workdir`).
+    """What a working directory's runs depend on (see :func:`~scoredyn.io.claim_workdir`).
 
     The settings of the diverse starts are left out; callers that depend on them add them.
     """
