@@ -11,6 +11,7 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/md.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/rollout.smk"
 
 
 rule all:

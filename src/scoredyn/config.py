@@ -137,6 +137,14 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
             f"{where}: dataset.lag_ps = {cfg['dataset']['lag_ps']} is not a multiple of md.frame_interval_ps = "
             f"{md['frame_interval_ps']}; choose a lag that is a whole number of saved frames"
         )
+    lag, roll = cfg["dataset"]["lag_ps"], cfg["rollout"]
+    for key, ps in (("production.time_ns", 1000.0 * roll["production"]["time_ns"]),
+                    ("conditional.time_ps", roll["conditional"]["time_ps"])):  # fmt: skip
+        if ps / lag < 1 - 1e-9 or abs(ps / lag - round(ps / lag)) > 1e-6:
+            raise ConfigError(
+                f"{where}: rollout.{key} is not a whole number (at least one) of SD steps of "
+                f"dataset.lag_ps = {lag} ps; make it a multiple of the lag"
+            )
     for key in ("frame_interval_ps", "equilibrate_ps"):
         steps = md[key] * 1000.0 / md["timestep_fs"]
         if abs(steps - round(steps)) > 1e-6:
@@ -160,6 +168,7 @@ def validate_config(raw: dict[str, Any], where: str = "config", schema_path: str
     cfg = validate(copy.deepcopy(raw), config_schema(schema_path), where, ConfigError)
     cfg["molecules"].setdefault("evaluate", list(cfg["molecules"]["train"]))
     cfg["train"].setdefault("seed", cfg["seed"])
+    cfg["rollout"].setdefault("seed", cfg["seed"])
     _cross_checks(cfg, where)
     return cfg
 

@@ -259,17 +259,18 @@ class ResolvedMolecule:
             messages.append(f"a peptide bond is cis (first in {name(int(np.argmin(trans)))})")
         return CheckReport(~bad_bond.any(axis=1), chiral, trans, messages)
 
-    def nearest_to_centre(self, pos: np.ndarray, state: str) -> int:
+    def nearest_to_centre(self, pos: np.ndarray, state: str, core_only: bool = True) -> int:
         """Index of the structure in pos [T, N, 3] inside ``state``'s core that lies nearest its centre.
 
         Distance is the root-mean-square periodic difference of the centre's dihedrals.
+        With ``core_only=False`` the nearest structure is returned wherever it lies.
 
         Raises
         ------
         MoleculeError
-            When no structure lies in the core.
+            When no structure lies in the core (and ``core_only``).
         """
-        inside = self.in_state(pos, state)
+        inside = self.in_state(pos, state) if core_only else np.ones(len(pos), dtype=bool)
         if not inside.any():
             raise MoleculeError(
                 f"{self.molecule.path}: no structure of the {len(pos)} given lies in the core of state {state!r}; "
@@ -281,6 +282,38 @@ class ResolvedMolecule:
             d2 += (np.mod(values[d] - c + 180.0, 360.0) - 180.0) ** 2
         d2[~inside] = np.inf
         return int(np.argmin(d2))
+
+
+def check_summary(mol: ResolvedMolecule, pos: np.ndarray) -> dict[str, object]:
+    """Fractions of frames passing each check, and the largest moves between frames (Angstrom).
+
+    Hydrogens are reported apart, and also relative to their bonded atom: a methyl
+    rotor turning within one frame interval moves its hydrogens by up to the diameter
+    of its rotation circle (about 2.04 A) plus the carbon's own move.
+    """
+    rep = mol.check(pos)
+    top = mol.top
+    heavy = np.array(top.elements) != "H"
+    move = np.linalg.norm(np.diff(pos, axis=0), axis=-1) if len(pos) > 1 else np.zeros((1, top.n_atoms))
+    carrier = {}
+    for i, j in top.bonds.tolist():
+        if not heavy[i]:
+            carrier[i] = j
+        if not heavy[j]:
+            carrier[j] = i
+    hs = sorted(carrier)
+    rel = pos[:, hs] - pos[:, [carrier[h] for h in hs]]
+    rel_move = np.linalg.norm(np.diff(rel, axis=0), axis=-1) if len(pos) > 1 and hs else np.zeros(1)
+    return {
+        "bonds_ok": float(rep.bonds_ok.mean()),
+        "chirality_ok": float(rep.chirality_ok.mean()),
+        "trans_ok": float(rep.trans_ok.mean()),
+        "max_atom_move_A": float(move.max()),
+        "max_heavy_atom_move_A": float(move[:, heavy].max()),
+        "max_hydrogen_move_relative_to_bonded_atom_A": float(rel_move.max()),
+        "frames_with_a_move_over_2A": int((move.max(axis=1) > 2.0).sum()),
+        "messages": rep.messages,
+    }
 
 
 def molecules_root() -> Path:

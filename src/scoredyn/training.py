@@ -54,6 +54,8 @@ class TrainConfig:
     val_pairs: int = 2048
     seed: int = 0
     device: str = "auto"
+    gaussian_skip: bool = True  # see :class:`~scoredyn.model.network.ScoreNetwork`
+    tau_sampling: str = "uniform"  # or "log_snr": uniform in lambda (see VPSchedule.sample_tau)
 
 
 class EMA:
@@ -100,6 +102,17 @@ def validate(net: torch.nn.Module, data: PairData, schedule: VPSchedule, n_pairs
     return out
 
 
+def displacement_variances(data: PairData, scale: float, seed: int, pairs: int = 8192) -> tuple[float, float]:
+    """Per-coordinate second moments of the scaled displacement ``scale * z``: its centroid-free
+    part (averaged over atoms) and its centroid, from ``pairs`` random training pairs."""
+    b = data.sample(min(pairs, max(len(data), 1)), torch.Generator().manual_seed(seed + 7))
+    z = scale * b.z.double()
+    counts = torch.bincount(b.batch, minlength=b.n_graphs).double()[:, None]  # [G, 1]
+    centroid = torch.zeros(b.n_graphs, 3, dtype=z.dtype).index_add_(0, b.batch.cpu(), z.cpu()) / counts
+    internal = z.cpu() - centroid[b.batch.cpu()]
+    return float(internal.pow(2).mean()), float(centroid.pow(2).mean())
+
+
 def train(
     cfg: TrainConfig,
     train_data: PairData,
@@ -118,7 +131,10 @@ def train(
     workdir.mkdir(parents=True, exist_ok=True)
     ckpt_path = workdir / "checkpoint.pt"
     torch.manual_seed(cfg.seed)
-    net = ScoreNetwork(NetworkConfig(train_data.n_types, cfg.width, cfg.n_blocks, cfg.cutoff)).to(device)
+    skip = displacement_variances(train_data, schedule.data_scale, cfg.seed) if cfg.gaussian_skip else (0.0, 0.0)
+    net_cfg = NetworkConfig(train_data.n_types, cfg.width, cfg.n_blocks, cfg.cutoff, skip_var=skip[0],
+                            skip_var_centroid=skip[1])  # fmt: skip
+    net = ScoreNetwork(net_cfg, schedule).to(device)
     opt = torch.optim.RAdam(net.parameters(), lr=cfg.lr)
     ema = EMA(net, cfg.ema_decay)
     data_gen = torch.Generator().manual_seed(cfg.seed)
@@ -146,7 +162,7 @@ def train(
     running, t0, samples = [], time.perf_counter(), 0
     while step < cfg.steps:
         batch = train_data.sample(cfg.batch_size, data_gen).to(device)
-        loss = dsm_loss(net, batch, schedule, noise_gen)[0].mean()
+        loss = dsm_loss(net, batch, schedule, noise_gen, log_snr=cfg.tau_sampling == "log_snr")[0].mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -160,7 +176,7 @@ def train(
             row: dict[str, float] = {"step": step, "train_loss": float(np.mean(running)),
                                      "samples_per_s": samples / elapsed if elapsed > 0 else float("nan")}  # fmt: skip
             if val_data is not None and len(val_data):
-                ema_net = ScoreNetwork(net.cfg).to(device)
+                ema_net = ScoreNetwork(net.cfg, schedule).to(device)
                 ema_net.load_state_dict(ema.shadow)
                 row.update(validate(ema_net, val_data, schedule, cfg.val_pairs, device, cfg.batch_size))
             rows.append(row)
@@ -175,7 +191,7 @@ def train(
                 ckpt_path,
             )  # fmt: skip
     bar.close()
-    ema_net = ScoreNetwork(net.cfg)
+    ema_net = ScoreNetwork(net.cfg, schedule)
     save_torch(
         model_record(ema_net, ema.shadow, train_data.vocabulary, atom_types, train_data.lag_ps, schedule), model_out
     )
@@ -201,7 +217,10 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
     cfg = TrainConfig(steps=t["steps"], batch_size=t["batch_size"], lr=t["lr"], ema_decay=t["ema_decay"],
                       width=t["width"], n_blocks=t["n_blocks"], cutoff=t["cutoff_A"],
                       checkpoint_every=t["checkpoint_every"], validate_every=t["validate_every"],
-                      val_pairs=t["val_pairs"], seed=t["seed"], device=t["device"])  # fmt: skip
+                      val_pairs=t["val_pairs"], seed=t["seed"], device=t["device"],
+                      gaussian_skip=cfg_all.raw["diffusion"]["parametrisation"] == "gaussian_skip",
+                      tau_sampling=t["tau_sampling"])  # fmt: skip
+    schedule_keys = {k: v for k, v in cfg_all.raw["diffusion"].items() if k != "parametrisation"}
     with h5py.File(dataset_h5, "r") as f:
         atom_types = str(f.attrs.get("atom_types", "types"))
     device = pick_device(cfg.device)
@@ -209,7 +228,7 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
     val_data = PairData(dataset_h5, "val").to(device)
     start = time.perf_counter()
     df = train(cfg, train_data, val_data, workdir, outputs["model"], outputs["metrics"],
-               VPSchedule(**cfg_all.raw["diffusion"]), atom_types)  # fmt: skip
+               VPSchedule(**schedule_keys), atom_types)  # fmt: skip
     log.info("training took %.1f s on %s", time.perf_counter() - start, pick_device(cfg.device))
     fig, ax = plt.subplots(figsize=(5.0, 3.6), dpi=150)
     loss_curve(df, ax)

@@ -4,6 +4,10 @@ A file holds a dataset ``pos`` of shape [T, N, 3] in Angstrom and the attributes
 ``symbols`` (atom names), ``numbers`` (atomic numbers) and ``timestep`` (ps between
 frames). scoredyn adds more (atom types, bonds, residue names, temperature,
 provenance), but a file with only the three reference attributes loads too.
+
+An ensemble of R independent trajectories of equal length (the replicas of a
+conditional rollout, or independent MD runs from one start) stores ``pos`` with shape
+[R, T, N, 3] in the same layout, with the attribute ``replicas`` = R.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ class Trajectory:
 
     Attributes
     ----------
-    pos : [T, N, 3] float, Angstrom
+    pos : [T, N, 3] float, Angstrom; [R, T, N, 3] for an ensemble of R replicas
     symbols : [N] atom names
     numbers : [N] atomic numbers
     timestep : ps between frames
@@ -46,11 +50,16 @@ class Trajectory:
 
     @property
     def n_frames(self) -> int:
-        return int(self.pos.shape[0])
+        return int(self.pos.shape[-3])
 
     @property
     def n_atoms(self) -> int:
-        return int(self.pos.shape[1])
+        return int(self.pos.shape[-2])
+
+    @property
+    def n_replicas(self) -> int:
+        """R for an ensemble; 1 for a single trajectory."""
+        return int(self.pos.shape[0]) if self.pos.ndim == 4 else 1
 
 
 def _strings(values: Any) -> list[str]:
@@ -60,13 +69,17 @@ def _strings(values: Any) -> list[str]:
 def write_trajectory(path: Path | str, traj: Trajectory) -> Path:
     """Write ``traj`` atomically (a crash leaves the old file or none, never half a file)."""
     pos = np.asarray(traj.pos, dtype=np.float32)
-    if pos.ndim != 3 or pos.shape[2] != 3 or pos.shape[1] != len(traj.symbols):
-        raise TrajectoryError(f"{path}: pos must be [T, N, 3] with N = {len(traj.symbols)}, got {pos.shape}")
+    if pos.ndim not in (3, 4) or pos.shape[-1] != 3 or pos.shape[-2] != len(traj.symbols):
+        raise TrajectoryError(
+            f"{path}: pos must be [T, N, 3] or [R, T, N, 3] with N = {len(traj.symbols)}, got {pos.shape}"
+        )
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("pos", data=pos, chunks=(min(len(pos), 1024) or 1, *pos.shape[1:]) if len(pos) else None)
         f.attrs["symbols"] = np.array(traj.symbols, dtype=h5py.string_dtype())
         f.attrs["numbers"] = np.asarray(traj.numbers, dtype=np.int64)
         f.attrs["timestep"] = float(traj.timestep)
+        if pos.ndim == 4:
+            f.attrs["replicas"] = pos.shape[0]
         if traj.types is not None:
             f.attrs["types"] = np.array(traj.types, dtype=h5py.string_dtype())
         if traj.bonds is not None:
@@ -79,7 +92,8 @@ def write_trajectory(path: Path | str, traj: Trajectory) -> Path:
 
 
 def read_trajectory(path: Path | str, frames: slice | None = None) -> Trajectory:
-    """Read a reference-format HDF5 trajectory (optionally a slice of its frames).
+    """Read a reference-format HDF5 trajectory or ensemble (optionally a slice of its first axis:
+    frames of a trajectory, replicas of an ensemble).
 
     Raises
     ------
@@ -102,8 +116,8 @@ def read_trajectory(path: Path | str, frames: slice | None = None) -> Trajectory
                 "symbols, numbers and timestep (ps)"
             )
         pos = np.asarray(f["pos"][frames if frames is not None else slice(None)], dtype=np.float64)
-        if pos.ndim != 3 or pos.shape[-1] != 3:
-            raise TrajectoryError(f"{path}: pos has shape {pos.shape}; expected [T, N, 3]")
+        if pos.ndim not in (3, 4) or pos.shape[-1] != 3:
+            raise TrajectoryError(f"{path}: pos has shape {pos.shape}; expected [T, N, 3] (or [R, T, N, 3])")
         extra = {k: v for k, v in f.attrs.items() if k not in (*REQUIRED_ATTRS, "types")}
         for k, v in list(extra.items()):
             if isinstance(v, np.ndarray) and v.dtype.kind in "OS":
@@ -123,6 +137,6 @@ def trajectory_info(path: Path | str) -> tuple[int, int, dict[str, Any]]:
     """Frames, atoms and scalar attributes of a trajectory file, without reading positions."""
     traj = read_trajectory(path, frames=slice(0, 0))
     with h5py.File(path, "r") as f:
-        n_frames, n_atoms = (int(x) for x in f["pos"].shape[:2])
+        n_frames, n_atoms = (int(x) for x in f["pos"].shape[-3:-1])
     scalars = {k: v for k, v in traj.attrs.items() if np.ndim(v) == 0}
     return n_frames, n_atoms, {"timestep": traj.timestep, **scalars}

@@ -110,3 +110,25 @@ def test_tiny_config_end_to_end(tmp_path):
 
     u = mda.Universe(str(md / "alanine-dipeptide" / "production.pdb"), str(md / "alanine-dipeptide" / "production.xtc"))
     assert len(u.atoms) == 22 and len(u.trajectory) == 41 and len(u.bonds) == 21
+
+    # rollouts: a long SD trajectory from production frame 0, ensembles from each state's start
+    sd = tmp_path / "results" / "tiny" / "sd" / "alanine-dipeptide"
+    prod = read_trajectory(sd / "production.h5")
+    assert prod.pos.shape == (21, 22, 3) and prod.timestep == 1.0 and prod.types is not None
+    md_prod = read_trajectory(md / "alanine-dipeptide" / "production.h5")
+    np.testing.assert_allclose(prod.pos[0], md_prod.pos[0], atol=1e-4)
+    assert np.isfinite(prod.pos).all() and np.abs(np.diff(prod.pos, axis=0)).max() > 0
+    speed = json.loads((sd / "production.json").read_text())
+    assert speed["evaluations_per_step"] == 60 and speed["ps_per_s"] > 0 and "violations" in speed
+    u = mda.Universe(str(sd / "production.pdb"), str(sd / "production.xtc"))
+    assert len(u.trajectory) == 21
+    for state in ("alpha", "beta"):
+        start = read_trajectory(md / "alanine-dipeptide" / f"state_{state}.h5")
+        assert start.n_frames == 1 and start.attrs["state"] == state
+        ens = read_trajectory(sd / f"conditional_{state}.h5")
+        assert ens.pos.shape == (4, 6, 22, 3) and ens.attrs["replicas"] == 4
+        np.testing.assert_allclose(ens.pos[:, 0], np.repeat(start.pos, 4, axis=0), atol=1e-4)
+        assert not np.allclose(ens.pos[0, 1:], ens.pos[1, 1:])  # replicas draw their own noise
+        assert (
+            tmp_path / "results" / "tiny" / "benchmarks" / "sd" / "alanine-dipeptide" / f"conditional_{state}.tsv"
+        ).is_file()

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from scipy import stats
 
@@ -108,3 +109,26 @@ def test_overfits_one_fixed_batch():
         opt.step()
     assert loss(0).item() < first / 5
     assert np.isfinite(first)
+
+
+def test_gaussian_skip_with_a_silent_network_samples_the_data_variances():
+    """With the decoder's output zeroed, the skip alone is the exact Gaussian noise prediction:
+    sampled displacements have the given centroid-free and centroid variances."""
+    from scoredyn.diffusion.schedule import VPSchedule
+    from scoredyn.diffusion.solver import SolverConfig
+    from scoredyn.rollout.sampler import DisplacementSampler
+
+    schedule = VPSchedule()
+    cfg = NetworkConfig(n_types=3, width=16, n_blocks=1, skip_var=0.36, skip_var_centroid=0.04)
+    net = ScoreNetwork(cfg, schedule).double()
+    torch.nn.init.zeros_(net.decoder.net[-1].weight)
+    torch.nn.init.zeros_(net.decoder.net[-1].bias)
+    r = torch.randn(4000, 5, 3, dtype=torch.float64) * 2.0
+    sampler = DisplacementSampler(net, schedule, SolverConfig("dpm3", 20), torch.tensor([0, 1, 2, 1, 0]),
+                                  dtype=torch.float64)  # fmt: skip
+    z = schedule.data_scale * sampler.sample(r, torch.randn_like(r))
+    centroid = z.mean(1, keepdim=True)
+    assert abs(float((z - centroid).pow(2).mean()) / 0.36 - 1) < 0.03
+    assert abs(float(centroid.pow(2).mean()) / 0.04 - 1) < 0.05
+    with pytest.raises(ValueError, match="schedule"):
+        ScoreNetwork(cfg)

@@ -131,3 +131,10 @@ def test_a_start_that_fails_the_checks_is_refused(ala2_resolved, tmp_path):
     start[0, :, 0] *= -1
     with pytest.raises(CheckError, match="start structure of replica 0"):
         roll.run(start, progress=False)
+
+
+def test_without_resampling_failures_are_counted_and_kept(ala2_resolved, tmp_path):
+    roll, start = make_rollout(ala2_resolved, tmp_path, std=0.5, steps=3, resample=False)
+    res = roll.run(start, progress=False)
+    assert res.rejections.sum() == 0 and res.violations.sum() == 3
+    assert res.speed(1.0)["violations"] == 3

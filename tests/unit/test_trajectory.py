@@ -64,3 +64,17 @@ def test_unwrap_of_identical_frames_and_one_frame():
     out = unwrap(pos, np.full((3, 3), 10.0), np.array([[0, 1]]))
     assert np.allclose(np.linalg.norm(out[:, 1] - out[:, 0], axis=-1), 1.0)
     assert unwrap(pos[:1], np.full((1, 3), 10.0), np.array([[0, 1]])).shape == (1, 2, 3)
+
+
+def test_ensemble_round_trip(tmp_path, rng):
+    from scoredyn.trajectory import trajectory_info
+
+    t = Trajectory(rng.normal(size=(4, 6, 3, 3)), ["C1", "H1", "H2"], np.array([6, 1, 1]), 1.0)
+    assert (t.n_replicas, t.n_frames, t.n_atoms) == (4, 6, 3)
+    write_trajectory(tmp_path / "e.h5", t)
+    back = read_trajectory(tmp_path / "e.h5")
+    assert back.pos.shape == (4, 6, 3, 3) and back.attrs["replicas"] == 4
+    np.testing.assert_allclose(back.pos, t.pos, atol=1e-6)
+    assert trajectory_info(tmp_path / "e.h5")[:2] == (6, 3)
+    with pytest.raises(TrajectoryError, match=r"\[R, T, N, 3\]"):
+        write_trajectory(tmp_path / "bad.h5", Trajectory(np.zeros((2, 2, 2, 4, 3)), ["A"], np.array([1]), 1.0))

@@ -28,15 +28,35 @@ def _validated_config():
 CFG = _validated_config()
 RESULTS = f"results/{CFG.run}"
 MD = f"{RESULTS}/md/{{molecule}}"
+SD = f"{RESULTS}/sd/{{molecule}}"
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 MDP_DIR = str(Path(workflow.basedir) / "resources" / "mdp")
 MOLECULES = {name: load_molecule(name, CFG.molecule_root) for name in CFG.molecules}
 
 
+def conditional_states(molecule):
+    """The named states whose fixed starts seed conditional ensembles of ``molecule``."""
+    declared = list(MOLECULES[molecule].states)
+    wanted = config["rollout"]["conditional"].get("states")
+    if wanted is None:
+        return declared
+    unknown = [s for s in wanted if s not in declared]
+    if unknown:
+        raise WorkflowError(
+            f"rollout.conditional.states names {', '.join(unknown)}, which {molecule} does not "
+            f"declare (it has {', '.join(declared) or 'no states'}); fix the list or the molecule.yaml"
+        )
+    return wanted
+
+
+STATES = sorted({s for m in MOLECULES.values() for s in m.states})
+
+
 wildcard_constraints:
     molecule="|".join(MOLECULES),
     index=r"\d+",
+    state="|".join(STATES) or "no-state",
 
 
 def start_method(molecule):
@@ -118,9 +138,30 @@ def md_targets():
     return targets
 
 
+def sd_runtime_min(replicas, ps):
+    """A generous wall-time request (minutes) for SD, assuming about 10 ps/s per replica on one core
+    for the default solver (batches run faster per replica)."""
+    steps = ps / config["dataset"]["lag_ps"]
+    evaluations = config["rollout"]["solver"]["steps"] * 3
+    seconds = steps * evaluations * 1.5e-3 * max(1.0, replicas / 10.0)
+    return int(max(15, 3 * seconds / 60.0 + 10))
+
+
+def sd_targets():
+    targets = []
+    for m in CFG.evaluate:
+        targets += [f"{RESULTS}/sd/{m}/production.{ext}" for ext in ("h5", "json")]
+        targets += [
+            f"{RESULTS}/sd/{m}/conditional_{s}.{ext}"
+            for s in conditional_states(m)
+            for ext in ("h5", "json")
+        ]
+    return targets
+
+
 def train_targets():
     return [f"{RESULTS}/model/{f}" for f in ("model.pt", "metrics.csv", "loss.png")]
 
 
 def all_targets():
-    return md_targets() + train_targets()
+    return md_targets() + train_targets() + sd_targets()

@@ -133,3 +133,25 @@ rule md_production:
         workdir=f"{MD}/production_run",
     script:
         "../scripts/md_production.py"
+
+
+rule md_state_start:
+    input:
+        h5=f"{MD}/production.h5",
+        top=f"{MD}/topology/topol.top",
+    output:
+        h5=f"{MD}/state_{{state}}.h5",
+        gro=f"{MD}/state_{{state}}.gro",
+    log:
+        f"{LOGS}/md/{{molecule}}/state_{{state}}.log",
+    benchmark:
+        f"{BENCH}/md/{{molecule}}/state_{{state}}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+        gpu=0,
+    script:
+        "../scripts/md_state_start.py"

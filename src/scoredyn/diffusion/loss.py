@@ -60,18 +60,18 @@ def dsm_loss(
     generator: torch.Generator | None = None,
     rotate: bool = True,
     tau: torch.Tensor | None = None,
+    log_snr: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-structure DSM losses [G] and the diffusion times [G] they were drawn at.
 
-    The random draws (rotation, tau, noise) come from ``generator`` on the batch's device.
+    The random draws (rotation, tau, noise) come from ``generator`` on the batch's device;
+    tau is uniform in tau, or in lambda with ``log_snr`` (see :meth:`VPSchedule.sample_tau`).
     """
     dev, dtype, g = pairs.r.device, pairs.r.dtype, pairs.n_graphs
     if rotate:
         pairs = pairs.rotated(random_rotations(g, generator, dtype=dtype, device=dev))
     if tau is None:
-        tau = schedule.tau_min + (schedule.tau_max - schedule.tau_min) * torch.rand(
-            g, generator=generator, dtype=dtype, device=dev
-        )
+        tau = schedule.sample_tau(g, generator, dtype, dev, log_snr)
     eps = torch.randn(pairs.z.shape, generator=generator, dtype=dtype, device=dev)
     alpha, sigma = schedule.alpha(tau)[pairs.batch, None], schedule.sigma(tau)[pairs.batch, None]
     z_tau = alpha * (schedule.data_scale * pairs.z) + sigma * eps

@@ -58,6 +58,21 @@ class VPSchedule:
         d = self.beta1 - self.beta0
         return 2.0 * c / (torch.sqrt(self.beta0**2 + 2.0 * d * c) + self.beta0)
 
+    def sample_tau(
+        self, n: int, generator: torch.Generator | None, dtype: torch.dtype, device, log_snr: bool = False
+    ) -> torch.Tensor:
+        """``n`` diffusion times, uniform in tau (the paper) or uniform in lambda = log-SNR / 2.
+
+        Uniform lambda puts about 30% of the draws below tau = 0.05, where noise is a few
+        hundredths of an Angstrom and bond lengths are resolved, against 5% for uniform tau.
+        """
+        u = torch.rand(n, generator=generator, dtype=dtype, device=device)
+        if not log_snr:
+            return self.tau_min + (self.tau_max - self.tau_min) * u
+        ends = torch.tensor([self.tau_max, self.tau_min], dtype=torch.float64)
+        lo, hi = self.lam(ends).tolist()
+        return self.tau_of_lambda(lo + (hi - lo) * u).clamp(self.tau_min, self.tau_max)
+
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
 

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from scoredyn.config import Config
+from scoredyn.errors import MoleculeError
+from scoredyn.geometry import adjacency, min_nonbonded_distance, set_dihedral
 from scoredyn.io import atomic_path, atomic_write_text, claim_workdir
 from scoredyn.md.box import find_box_edge, read_box, write_box
 from scoredyn.md.extract import load_solute_xtc, write_for_people
@@ -25,9 +27,9 @@ from scoredyn.md.gmx import Gromacs
 from scoredyn.md.runs import Protocol
 from scoredyn.md.starts import draw_dihedral_start
 from scoredyn.md.topology import build_topology, read_gro_positions, read_solute_topology, topology_digest, write_gro
-from scoredyn.molecules import ResolvedMolecule, load_molecule
+from scoredyn.molecules import ResolvedMolecule, check_summary, load_molecule
 from scoredyn.seeding import derive_seed
-from scoredyn.trajectory import read_trajectory, trajectory_info, write_trajectory
+from scoredyn.trajectory import Trajectory, read_trajectory, trajectory_info, write_trajectory
 
 log = logging.getLogger(__name__)
 
@@ -124,38 +126,6 @@ def production_stage(
         "checks": check_summary(mol, traj.pos),
     }
     atomic_write_text(outputs["json"], json.dumps(summary, indent=2) + "\n")
-
-
-def check_summary(mol: ResolvedMolecule, pos: np.ndarray) -> dict[str, object]:
-    """Fractions of frames passing each check, and the largest moves between frames (Angstrom).
-
-    Hydrogens are reported apart, and also relative to their bonded atom: a methyl
-    rotor turning within one frame interval moves its hydrogens by up to the diameter
-    of its rotation circle (about 2.04 A) plus the carbon's own move.
-    """
-    rep = mol.check(pos)
-    top = mol.top
-    heavy = np.array(top.elements) != "H"
-    move = np.linalg.norm(np.diff(pos, axis=0), axis=-1) if len(pos) > 1 else np.zeros((1, top.n_atoms))
-    carrier = {}
-    for i, j in top.bonds.tolist():
-        if not heavy[i]:
-            carrier[i] = j
-        if not heavy[j]:
-            carrier[j] = i
-    hs = sorted(carrier)
-    rel = pos[:, hs] - pos[:, [carrier[h] for h in hs]]
-    rel_move = np.linalg.norm(np.diff(rel, axis=0), axis=-1) if len(pos) > 1 and hs else np.zeros(1)
-    return {
-        "bonds_ok": float(rep.bonds_ok.mean()),
-        "chirality_ok": float(rep.chirality_ok.mean()),
-        "trans_ok": float(rep.trans_ok.mean()),
-        "max_atom_move_A": float(move.max()),
-        "max_heavy_atom_move_A": float(move[:, heavy].max()),
-        "max_hydrogen_move_relative_to_bonded_atom_A": float(rel_move.max()),
-        "frames_with_a_move_over_2A": int((move.max(axis=1) > 2.0).sum()),
-        "messages": rep.messages,
-    }
 
 
 def vacuum_hot_stage(
@@ -256,3 +226,56 @@ def manifest_stage(start_files: list[Path], out_csv: Path) -> pd.DataFrame:
     with atomic_path(out_csv) as tmp:
         df.to_csv(tmp, index=False)
     return df
+
+
+def state_start_stage(
+    cfg: Config,
+    name: str,
+    state: str,
+    production_h5: Path,
+    topdir: Path,
+    outputs: dict[str, Path],
+    log_file: Path | None = None,
+) -> int:
+    """The fixed start of ``state``: the production frame in the state's core nearest its centre.
+
+    When the production never entered the core (a short run), the frame nearest the
+    centre is taken and its state dihedrals are turned to the centre's values, with a
+    warning. Writes a one-frame trajectory (``h5``) and the solute as GROMACS
+    coordinates (``gro``, nm) for runs that start from it; returns the frame index.
+    """
+    mol = _resolved(cfg, name, topdir)
+    traj = read_trajectory(production_h5)
+    try:
+        frame = mol.nearest_to_centre(traj.pos, state)
+        pos, how = traj.pos[frame], "production frame"
+    except MoleculeError:
+        frame = mol.nearest_to_centre(traj.pos, state, core_only=False)
+        pos = _turned_to_centre(mol, traj.pos[frame], state, cfg.md.dihedral_starts.min_clearance_A)
+        how = "production frame, dihedrals turned to the centre"
+        log.warning("%s: the production never entered the %s core; turned frame %d to its centre", name, state, frame)
+    values = {k: float(v) for k, v in mol.dihedral_values(pos).items()}
+    log.info("%s: the %s start is %s %d (%s)", name, state, how, frame,
+             ", ".join(f"{k} = {v:.1f} deg" for k, v in values.items()))  # fmt: skip
+    attrs = {**traj.attrs, "state": state, "production_frame": frame, "how": how, "dihedrals_deg": json.dumps(values)}
+    start = Trajectory(pos[None], traj.symbols, traj.numbers, traj.timestep, traj.types, traj.bonds, attrs)
+    write_trajectory(outputs["h5"], start)
+    top = mol.top
+    pos_nm = pos / 10.0
+    box_nm = pos_nm.max(axis=0) - pos_nm.min(axis=0) + 1.0
+    write_gro(outputs["gro"], f"{name} {state} start (production frame {frame})", top.resids, top.resnames,
+              top.names, pos_nm - pos_nm.min(axis=0) + 0.5, box_nm)  # fmt: skip
+    return frame
+
+
+def _turned_to_centre(mol: ResolvedMolecule, pos: np.ndarray, state: str, clearance_A: float) -> np.ndarray:
+    """pos [N, 3] with the dihedrals of ``state``'s centre set to its values; checked for clashes."""
+    nbrs = adjacency(mol.top.n_atoms, mol.top.bonds)
+    for d, value in mol.molecule.states[state].centre.items():
+        pos = set_dihedral(pos, nbrs, mol.dihedral_atoms[d], value)
+    if not mol.check(pos[None]).ok[0] or min_nonbonded_distance(pos, nbrs) < clearance_A:
+        raise MoleculeError(
+            f"{mol.molecule.path}: the production never entered the core of {state!r}, and turning a frame "
+            f"to the state's centre brings atoms closer than {clearance_A} A; run a longer md.production_ns"
+        )
+    return pos

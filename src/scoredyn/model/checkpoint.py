@@ -78,11 +78,12 @@ def load_model(path: Path | str, device: str | torch.device = "cpu") -> tuple[Sc
         raise CheckpointError(f"{path}: not a scoredyn model file (format {rec.get('format')!r})")
     if rec.get("version", 0) > VERSION:
         raise CheckpointError(f"{path}: written by a newer scoredyn (version {rec['version']}); upgrade scoredyn")
-    net = ScoreNetwork(NetworkConfig(**rec["network"]))
+    schedule = VPSchedule(**rec["schedule"])
+    net = ScoreNetwork(NetworkConfig(**rec["network"]), schedule)
     try:
         net.load_state_dict(rec["state_dict"])
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not fit the stored network ({str(exc)[:200]})") from None
     meta = {k: v for k, v in rec.items() if k != "state_dict"}
-    meta["schedule"] = VPSchedule(**rec["schedule"])
+    meta["schedule"] = schedule
     return net.to(device).eval(), meta

@@ -17,6 +17,29 @@ updates, :math:`e_{ij} \leftarrow e_{ij} + M_e(e_{ij} \oplus h_i \oplus h_j)`, t
 
 Decoder (eq. 9): :math:`\epsilon_i = M_O(h_i)`, an MLP without the final LayerNorm.
 
+Gaussian skip (optional, on by default in the workflow). The network above sees the
+noisy displacement only through differences :math:`z_{\tau,j} - z_{\tau,i}`, so it
+cannot represent the map :math:`\epsilon \approx z_\tau/\sigma_\tau` that is exact
+at high noise, and it never sees the centroid of :math:`z_\tau` at all. The ODE solver
+multiplies noise-prediction errors near :math:`\tau_{max}` by about
+:math:`1/\alpha_{\tau_{max}} \approx 150`, so those gaps turn into displacements of
+tens of Angstrom. With the skip, the network predicts only the deviation from the
+exact noise prediction of a Gaussian displacement with the data's variances
+(per coordinate: ``skip_var`` for the centroid-free part, ``skip_var_centroid`` for the
+centroid of an N-atom structure),
+
+.. math::
+
+    \epsilon_\theta = \sigma_\tau \Big(\frac{z_\tau - \bar z_\tau}{\alpha_\tau^2 v' + \sigma_\tau^2}
+        + \frac{\bar z_\tau}{\alpha_\tau^2 N v_c + \sigma_\tau^2}\Big)
+        + \sqrt{\frac{\alpha_\tau^2 v'}{\alpha_\tau^2 v' + \sigma_\tau^2}}\; M_O(h_i),
+    \qquad v' = \frac{N v}{N - 1},
+
+whose second factor is the posterior standard deviation of the noise, so the
+network's target has unit scale at every tau and its errors are damped where the
+solver amplifies them (the preconditioning of Karras et al. 2022, written for noise
+prediction). ``skip_var = 0`` gives the paper's plain parametrisation.
+
 The first Linear of each edge MLP acts on a concatenation ``[e_ij, h_i, h_j]``; it is
 computed as ``W_e e_ij + (W_i h)_i + (W_j h)_j``, the node projections done once per
 node and gathered, which is the same map at a fraction of the cost.
@@ -30,6 +53,7 @@ import torch
 from torch import nn
 from torch_geometric.utils import scatter
 
+from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.model.graph import radius_graph
 from scoredyn.model.layers import MLP, GaussianFourier
 
@@ -43,6 +67,8 @@ class NetworkConfig:
     n_blocks: int = 5
     cutoff: float = 4.0
     rff_scale: float = 16.0
+    skip_var: float = 0.0  # variance per coordinate of the scaled centroid-free displacement; 0 = no skip
+    skip_var_centroid: float = 0.0  # variance per coordinate of the scaled centroid displacement
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,9 +118,11 @@ class ScoreNetwork(nn.Module):
     [n, 3] predicted noise
     """
 
-    def __init__(self, cfg: NetworkConfig) -> None:
+    def __init__(self, cfg: NetworkConfig, schedule: VPSchedule | None = None) -> None:
         super().__init__()
-        self.cfg = cfg
+        if cfg.skip_var > 0 and schedule is None:
+            raise ValueError("a network with a Gaussian skip needs its noise schedule")
+        self.cfg, self.schedule = cfg, schedule
         w = cfg.width
         self.rff = GaussianFourier(w, cfg.rff_scale)
         self.node_type = MLP(cfg.n_types, w, w)
@@ -128,7 +156,30 @@ class ScoreNetwork(nn.Module):
         for edge_block, node_block in zip(self.edges, self.nodes, strict=True):
             e = edge_block(e, h, edge_index)
             h = node_block(h, e, edge_index)
-        return self.decoder(h)
+        out = self.decoder(h)
+        if self.cfg.skip_var > 0:
+            exact, scale = self.gaussian_skip(z, tau, batch)
+            out = exact + scale * out
+        return out
+
+    def gaussian_skip(
+        self, z: torch.Tensor, tau: torch.Tensor, batch: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The exact noise prediction [n, 3] for Gaussian displacements, and the residual's scale [n, 1].
+
+        A structure of N atoms has N - 1 centroid-free modes per coordinate, each with
+        data variance v N / (N - 1) and unit noise variance, and one centroid mode whose
+        noise variance is 1 / N: hence the factors of N below.
+        """
+        alpha2 = (self.schedule.alpha(tau) ** 2)[batch, None]  # [n, 1]
+        sigma2 = (self.schedule.sigma(tau) ** 2)[batch, None]
+        counts = torch.bincount(batch).to(z.dtype)[batch, None]  # [n, 1] atoms in each structure
+        centroid = scatter(z, batch, dim=0, reduce="mean")[batch]  # [n, 3]
+        v = self.cfg.skip_var * counts / (counts - 1).clamp(min=1)
+        vc = self.cfg.skip_var_centroid * counts
+        sigma = sigma2.sqrt()
+        exact = sigma * ((z - centroid) / (alpha2 * v + sigma2) + centroid / (alpha2 * vc + sigma2))
+        return exact, torch.sqrt(alpha2 * v / (alpha2 * v + sigma2))
 
     def reset_parameters(self) -> None:
         for m in self.modules():

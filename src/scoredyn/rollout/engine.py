@@ -48,6 +48,7 @@ class RolloutSettings:
     checkpoint_every: int = 1000
     peptide_bonds: bool = True
     first_replica: int = 0
+    resample: bool = True  # False: keep every proposal and only count the ones that fail the checks
 
 
 @dataclass
@@ -57,6 +58,7 @@ class RolloutState:
     steps_done: int = 0
     chunks: list[str] = field(default_factory=list)
     rejections: list[int] = field(default_factory=list)
+    violations: list[int] = field(default_factory=list)
     wall_s: float = 0.0
     evaluations: int = 0
 
@@ -76,12 +78,14 @@ class RolloutResult:
     ----------
     pos : [R, T, N, 3] float32, Angstrom; frame 0 is the start
     rejections : [R] rejected proposals of each replica
+    violations : [R] kept moves that fail the checks (only when resampling is off)
     wall_s : wall seconds spent sampling, over all sessions
     evaluations : network evaluations (each on the whole batch of replicas being drawn)
     """
 
     pos: np.ndarray
     rejections: np.ndarray
+    violations: np.ndarray
     wall_s: float
     evaluations: int
 
@@ -105,6 +109,7 @@ class RolloutResult:
             "evaluations_per_step": self.evaluations / max(self.steps, 1),
             "rejections": int(self.rejections.sum()),
             "rejections_per_100k_steps": 1e5 * float(self.rejections.sum()) / max(self.steps * n_rep, 1),
+            "violations": int(self.violations.sum()),
         }
 
 
@@ -158,10 +163,11 @@ class Rollout:
         else:
             self._refuse_bad_start(start)
             r = torch.as_tensor(start, dtype=dtype, device=dev)
-            state = RolloutState(rejections=[0] * n_rep)
+            state = RolloutState(rejections=[0] * n_rep, violations=[0] * n_rep)
             self._save(state, [r.float().cpu().numpy()], 0)
         keys = replica_keys(s.seed, range(s.first_replica, s.first_replica + n_rep)).to(dev)
         rejections = np.asarray(state.rejections, dtype=np.int64)
+        violations = np.asarray(state.violations, dtype=np.int64)
         zero = torch.zeros(n_rep, dtype=torch.int64, device=dev)
         n_coord = 3 * self.sampler.n_atoms
         frames: list[np.ndarray] = []
@@ -174,6 +180,9 @@ class Rollout:
                 noise = counter_normal(keys, step, zero, n_coord, dtype).view_as(r)
                 prop = r + self.sampler.sample(r, noise)
                 ok = self._check(prop)
+                if not s.resample:
+                    violations += ~ok
+                    ok[:] = True
                 attempt = 0
                 while not ok.all():
                     bad = np.flatnonzero(~ok)
@@ -191,6 +200,7 @@ class Rollout:
                 bar.update(1)
                 if step % s.checkpoint_every == 0 or step == s.steps:
                     state.steps_done, state.rejections = step, rejections.tolist()
+                    state.violations = violations.tolist()
                     state.wall_s += time.perf_counter() - clock
                     state.evaluations += self.sampler.evaluations - evals0
                     clock, evals0 = time.perf_counter(), self.sampler.evaluations
@@ -202,11 +212,12 @@ class Rollout:
             bar.close()
             if frames:  # keep what was drawn before a crash or a stop
                 state.steps_done = first + len(frames) - 1
-                state.rejections = rejections.tolist()
+                state.rejections, state.violations = rejections.tolist(), violations.tolist()
                 state.wall_s += time.perf_counter() - clock
                 state.evaluations += self.sampler.evaluations - evals0
                 self._save(state, frames, first)
-        return RolloutResult(self._frames(state), rejections, state.wall_s, state.evaluations)
+        pos = self._frames(state)[:, : s.steps + 1]  # a shorter rerun of a longer rollout reads its beginning
+        return RolloutResult(pos, rejections, violations, state.wall_s, state.evaluations)
 
     def _rate(self, state: RolloutState) -> float:
         return state.steps_done / state.wall_s if state.wall_s > 0 else float("nan")

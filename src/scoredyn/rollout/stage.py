@@ -1,0 +1,209 @@
+"""The rollout rules: a long SD trajectory, and ensembles from a fixed start in each state.
+
+Both load the trained ``model.pt``, bind the molecule's description to its GROMACS
+topology (for the checks), map its atoms onto the model's vocabulary, and run a
+checkpointed :class:`~scoredyn.rollout.engine.Rollout` in a working directory stamped
+with everything that determines the trajectory. Raising the simulated time later
+continues an existing rollout instead of starting it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from scoredyn.config import Config
+from scoredyn.data.dataset import atom_labels
+from scoredyn.devices import pick_device
+from scoredyn.diffusion.solver import SolverConfig
+from scoredyn.errors import ScoredynError
+from scoredyn.io import atomic_write_text, claim_workdir
+from scoredyn.md.extract import solute_trajectory, write_for_people
+from scoredyn.md.topology import read_solute_topology
+from scoredyn.model.checkpoint import CheckpointError, load_model
+from scoredyn.molecules import ResolvedMolecule, load_molecule
+from scoredyn.rollout.engine import Rollout, RolloutResult, RolloutSettings
+from scoredyn.rollout.sampler import DisplacementSampler
+from scoredyn.seeding import derive_seed
+from scoredyn.trajectory import Trajectory, read_trajectory, write_trajectory
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def file_digest(path: Path | str) -> str:
+    """sha256 of a file's bytes (first 16 hex digits)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def solver_config(cfg: Config) -> SolverConfig:
+    s = cfg.raw["rollout"]["solver"]
+    return SolverConfig(s["name"], s["steps"])
+
+
+class RolloutSystem:
+    """A trained model bound to one molecule: the sampler, the checks and the model's lag."""
+
+    def __init__(self, cfg: Config, name: str, model: Path, reference: Trajectory, ref_path: Path, topdir: Path):
+        roll = cfg.raw["rollout"]
+        self.device = pick_device(roll["device"])
+        net, meta = load_model(model, self.device)
+        self.lag_ps = float(meta["lag_ps"])
+        self.molecule: ResolvedMolecule = load_molecule(name, cfg.molecule_root).resolve(
+            read_solute_topology(topdir / "topol.top")
+        )
+        if self.molecule.top.n_atoms != reference.n_atoms:
+            raise ScoredynError(
+                f"{ref_path}: has {reference.n_atoms} atoms but the topology in {topdir} has "
+                f"{self.molecule.top.n_atoms}; rebuild both from the same md_topology run"
+            )
+        labels = atom_labels(reference, meta["atom_types"], ref_path)
+        vocabulary = list(meta["vocabulary"])
+        unknown = sorted(set(labels) - set(vocabulary))
+        if unknown:
+            raise CheckpointError(
+                f"{model}: {name} has atom types {', '.join(unknown)} that the model never saw "
+                f"(it knows {', '.join(vocabulary)}); train on a molecule that has them, or set "
+                "dataset.atom_types to elements"
+            )
+        types = torch.tensor([vocabulary.index(x) for x in labels], dtype=torch.long)
+        self.solver = solver_config(cfg)
+        self.sampler = DisplacementSampler(
+            net, meta["schedule"], self.solver, types, self.device, DTYPES[roll["precision"]]
+        )
+        self.model_digest = file_digest(model)
+
+    def steps(self, ps: float) -> int:
+        return max(1, round(ps / self.lag_ps))
+
+    def stamp(self, cfg: Config, seed: int, start: np.ndarray) -> dict[str, object]:
+        """What determines the trajectory (not its length, so a longer run continues a shorter one)."""
+        roll = cfg.raw["rollout"]
+        return {
+            "model": self.model_digest,
+            "solver": self.solver.label(),
+            "precision": roll["precision"],
+            "peptide_bonds": roll["peptide_bonds"],
+            "resample": roll["resample"],
+            "seed": seed,
+            "start": hashlib.sha256(np.ascontiguousarray(start, dtype=np.float32).tobytes()).hexdigest()[:16],
+        }
+
+    def settings(self, cfg: Config, steps: int, seed: int) -> RolloutSettings:
+        roll = cfg.raw["rollout"]
+        return RolloutSettings(steps, seed, roll["max_rejections"], roll["checkpoint_every"], roll["peptide_bonds"],
+                               resample=roll["resample"])  # fmt: skip
+
+    def summary(self, name: str, result: RolloutResult, seed: int, threads: int) -> dict[str, object]:
+        return {
+            "molecule": name,
+            "lag_ps": self.lag_ps,
+            "solver": self.solver.name,
+            "solver_steps": self.solver.steps,
+            "evaluations_per_sample": self.solver.evaluations,
+            "device": str(self.device),
+            "threads": threads,
+            "seed": seed,
+            "model": self.model_digest,
+            **result.speed(self.lag_ps),
+            "rejections_per_replica_max": int(result.rejections.max()),
+        }
+
+
+def _run(system: RolloutSystem, cfg: Config, start: np.ndarray, ps: float, seed: int, workdir: Path) -> RolloutResult:
+    claim_workdir(workdir, system.stamp(cfg, seed, start))
+    settings = system.settings(cfg, system.steps(ps), seed)
+    log.info(
+        "%d replica(s), %d SD steps of %g ps with %s on %s",
+        len(start),
+        settings.steps,
+        system.lag_ps,
+        system.solver.label(),
+        system.device,
+    )
+    result = Rollout(system.sampler, system.molecule, settings, workdir).run(start)
+    speed = result.speed(system.lag_ps)
+    log.info(
+        "%.1f ps/s per replica (%.2f us/day), %.1f ps/s over all replicas; %d rejections (%.1f per 100k steps)",
+        speed["ps_per_s"],
+        speed["ns_per_day"] / 1000.0,
+        speed["aggregate_ps_per_s"],
+        speed["rejections"],
+        speed["rejections_per_100k_steps"],
+    )
+    return result
+
+
+def sd_production_stage(
+    cfg: Config,
+    name: str,
+    model: Path,
+    production_h5: Path,
+    topdir: Path,
+    workdir: Path,
+    outputs: dict[str, Path],
+    threads: int = 1,
+    log_file: Path | None = None,
+) -> dict[str, object]:
+    """One long rollout from an MD production frame -> ``h5``, ``pdb``, ``xtc`` and ``json``."""
+    torch.set_num_threads(max(1, threads))
+    roll = cfg.raw["rollout"]
+    reference = read_trajectory(production_h5)
+    frame = roll["production"]["start_frame"]
+    if frame >= reference.n_frames:
+        raise ScoredynError(
+            f"config: rollout.production.start_frame = {frame} but {production_h5} has {reference.n_frames} frames; "
+            "choose an earlier frame"
+        )
+    system = RolloutSystem(cfg, name, model, reference, production_h5, topdir)
+    seed = derive_seed(roll["seed"], name, "sd_production")
+    result = _run(system, cfg, reference.pos[frame][None], 1000.0 * roll["production"]["time_ns"], seed, workdir)
+    traj = solute_trajectory(
+        result.pos[0], system.molecule.top, system.lag_ps, seed=seed, start_frame=frame,
+        solver=system.solver.label(), source=f"scoredyn SD production of {name}",
+    )  # fmt: skip
+    write_trajectory(outputs["h5"], traj)
+    write_for_people(traj, system.molecule.top, outputs["pdb"], outputs["xtc"])
+    summary = system.summary(name, result, seed, threads) | {"start_frame": frame}
+    atomic_write_text(outputs["json"], json.dumps(summary, indent=1))
+    return summary
+
+
+def sd_conditional_stage(
+    cfg: Config,
+    name: str,
+    state: str,
+    model: Path,
+    start_h5: Path,
+    topdir: Path,
+    workdir: Path,
+    outputs: dict[str, Path],
+    threads: int = 1,
+    log_file: Path | None = None,
+) -> dict[str, object]:
+    """M replicas from the fixed start of ``state`` -> an ensemble ``h5`` [M, T, N, 3] and ``json``."""
+    torch.set_num_threads(max(1, threads))
+    roll = cfg.raw["rollout"]
+    reference = read_trajectory(start_h5)
+    system = RolloutSystem(cfg, name, model, reference, start_h5, topdir)
+    seed = derive_seed(roll["seed"], name, "sd_conditional", state)
+    start = np.repeat(reference.pos[:1], roll["conditional"]["replicas"], axis=0)
+    result = _run(system, cfg, start, roll["conditional"]["time_ps"], seed, workdir)
+    traj = solute_trajectory(
+        result.pos, system.molecule.top, system.lag_ps, seed=seed, state=state,
+        solver=system.solver.label(), source=f"scoredyn SD from the {state} start of {name}",
+    )  # fmt: skip
+    write_trajectory(outputs["h5"], traj)
+    summary = system.summary(name, result, seed, threads) | {"state": state}
+    atomic_write_text(outputs["json"], json.dumps(summary, indent=1))
+    return summary

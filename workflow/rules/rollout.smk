@@ -1,0 +1,59 @@
+# Score-dynamics rollouts with the trained model: one long trajectory per evaluated
+# molecule, and ensembles of replicas from a fixed start in each named state.
+
+
+rule sd_production:
+    input:
+        model=f"{RESULTS}/model/model.pt",
+        h5=f"{MD}/production.h5",
+        top=f"{MD}/topology/topol.top",
+    output:
+        h5=f"{SD}/production.h5",
+        pdb=f"{SD}/production.pdb",
+        xtc=f"{SD}/production.xtc",
+        json=f"{SD}/production.json",
+    log:
+        f"{LOGS}/sd/{{molecule}}/production.log",
+    benchmark:
+        f"{BENCH}/sd/{{molecule}}/production.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=sd_runtime_min(1, config["rollout"]["production"]["time_ns"] * 1000.0),
+        gpu=1,
+    params:
+        workdir=f"{SD}/production_run",
+        settings=config["rollout"],
+    script:
+        "../scripts/sd_production.py"
+
+
+rule sd_conditional:
+    input:
+        model=f"{RESULTS}/model/model.pt",
+        start=f"{MD}/state_{{state}}.h5",
+        top=f"{MD}/topology/topol.top",
+    output:
+        h5=f"{SD}/conditional_{{state}}.h5",
+        json=f"{SD}/conditional_{{state}}.json",
+    log:
+        f"{LOGS}/sd/{{molecule}}/conditional_{{state}}.log",
+    benchmark:
+        f"{BENCH}/sd/{{molecule}}/conditional_{{state}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: workflow.cores
+    resources:
+        mem_mb=8000,
+        runtime=sd_runtime_min(
+            config["rollout"]["conditional"]["replicas"],
+            config["rollout"]["conditional"]["time_ps"],
+        ),
+        gpu=1,
+    params:
+        workdir=f"{SD}/conditional_{{state}}_run",
+        settings=config["rollout"],
+    script:
+        "../scripts/sd_conditional.py"

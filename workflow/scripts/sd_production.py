@@ -1,0 +1,19 @@
+"""One long score-dynamics trajectory of one molecule (rule sd_production)."""
+
+from pathlib import Path
+
+from scoredyn.logs import run_rule
+from scoredyn.rollout.stage import sd_production_stage
+
+sm = snakemake  # noqa: F821 - provided by Snakemake
+run_rule(
+    sm,
+    sd_production_stage,
+    sm.wildcards.molecule,
+    model=Path(sm.input.model),
+    production_h5=Path(sm.input.h5),
+    topdir=Path(sm.input.top).parent,
+    workdir=Path(sm.params.workdir),
+    outputs={k: Path(sm.output[k]) for k in ("h5", "pdb", "xtc", "json")},
+    threads=sm.threads,
+)
