@@ -6,8 +6,10 @@ weights with the same vocabulary; speed does not depend on the weights), at 1, 6
 evaluations) and DPM-Solver++(2M) with 10 steps. Each cell runs the real rollout loop
 (batched graph, solver, checks, resampling, checkpoint files) for at least --budget
 seconds. Where one SD step would take longer than the budget (large batches of the
-wide network on a CPU) the cell is estimated from timed network evaluations and
-marked "est".
+wide network on a CPU) the cell is estimated as the number of network evaluations
+times the measured cost of a rollout step with one evaluation, and marked "est".
+Checks run on every move but nothing is resampled, so the figures are
+the cost of one accepted step (a rejection costs one more sample of that replica).
 
     .venv/bin/python bench/rollout_speed.py [--model results/demo/model/model.pt] [--budget 10]
 
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,6 @@ from scoredyn.devices import pick_device
 from scoredyn.diffusion.solver import SolverConfig
 from scoredyn.md.topology import read_solute_topology
 from scoredyn.model.checkpoint import load_model
-from scoredyn.model.graph import radius_graph
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 from scoredyn.molecules import load_molecule
 from scoredyn.rollout.engine import Rollout, RolloutSettings
@@ -38,39 +38,16 @@ from scoredyn.trajectory import read_trajectory
 SOLVERS = [SolverConfig("dpm3", 20), SolverConfig("dpmpp2m", 10)]
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def time_evaluation(net: ScoreNetwork, types: torch.Tensor, start: np.ndarray, replicas: int, device) -> float:
-    """Seconds per network evaluation on a batch of ``replicas`` structures (best of 2)."""
-    r = torch.as_tensor(np.repeat(start[None], replicas, 0), dtype=torch.float32, device=device).reshape(-1, 3)
-    batch = torch.arange(replicas, device=device).repeat_interleave(len(start))
-    t = types.to(device).repeat(replicas)
-    tau = torch.full((replicas,), 0.5, device=device)
-    best = float("inf")
-    with torch.inference_mode():
-        edges = radius_graph(r, batch, net.cfg.cutoff)
-        for _ in range(2):
-            sync(device)
-            t0 = time.perf_counter()
-            net(torch.randn_like(r), tau, r, t, batch, edges)
-            sync(device)
-            best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def time_rollout(
     sampler, molecule, start: np.ndarray, replicas: int, budget: float, predicted: float
 ) -> tuple[float, int]:
     """Seconds per SD step of the real rollout loop, and the steps timed."""
     steps = int(max(2, min(200, budget / max(predicted, 1e-6))))
     with tempfile.TemporaryDirectory() as tmp:
-        warm = Rollout(sampler, molecule, RolloutSettings(1, seed=1, max_rejections=1000), Path(tmp) / "warm")
+        warm = Rollout(sampler, molecule, RolloutSettings(1, seed=1, resample=False), Path(tmp) / "warm")
         warm.run(np.repeat(start[None], replicas, 0), progress=False)
-        roll = Rollout(sampler, molecule, RolloutSettings(steps, seed=2, max_rejections=1000,
-                                                          checkpoint_every=100), Path(tmp) / "run")  # fmt: skip
+        settings = RolloutSettings(steps, seed=2, checkpoint_every=100, resample=False)
+        roll = Rollout(sampler, molecule, settings, Path(tmp) / "run")
         result = roll.run(np.repeat(start[None], replicas, 0), progress=False)
     return result.wall_s / steps, steps
 
@@ -102,8 +79,9 @@ def main() -> None:
         for solver in SOLVERS:
             single = None
             for replicas in args.replicas:
+                probe = DisplacementSampler(net, meta["schedule"], SolverConfig("dpmpp2m", 1), types, device)
+                predicted = solver.evaluations * time_rollout(probe, molecule, start, replicas, 0.0, 1.0)[0]
                 sampler = DisplacementSampler(net, meta["schedule"], solver, types, device)
-                predicted = solver.evaluations * time_evaluation(net, types, start, replicas, device)
                 if predicted <= args.budget:
                     per_step, _ = time_rollout(sampler, molecule, start, replicas, args.budget, predicted)
                     note = ""

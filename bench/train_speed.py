@@ -65,7 +65,7 @@ def main() -> None:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            ema.update(net)
+            ema.update(net, step + 1)
             sync(device)
             t2 = time.perf_counter()
             if step >= 2:

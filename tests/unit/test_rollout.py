@@ -138,3 +138,22 @@ def test_without_resampling_failures_are_counted_and_kept(ala2_resolved, tmp_pat
     res = roll.run(start, progress=False)
     assert res.rejections.sum() == 0 and res.violations.sum() == 3
     assert res.speed(1.0)["violations"] == 3
+
+
+def test_h_bond_constraints_restore_lengths_and_leave_heavy_atoms(ala2_resolved):
+    from scoredyn.geometry import bond_lengths
+    from scoredyn.rollout.constraints import HBondConstraints
+
+    mol, pos = ala2_resolved
+    cons = HBondConstraints(mol.top, pos)
+    assert len(cons) == 12  # every hydrogen of alanine dipeptide
+    moved = pos[None] + np.random.default_rng(1).normal(0, 0.1, (3, 22, 3))
+    fixed = cons.apply(torch.as_tensor(moved)).numpy()
+    heavy = np.array(mol.top.elements) != "H"
+    np.testing.assert_array_equal(fixed[:, heavy], moved[:, heavy])
+    pairs = np.stack([cons.heavy.numpy(), cons.hydrogen.numpy()], axis=1)
+    np.testing.assert_allclose(bond_lengths(fixed, pairs), np.broadcast_to(cons.length.numpy(), (3, 12)), atol=1e-9)
+    # each hydrogen moved only along its own bond
+    before = moved[:, pairs[:, 1]] - moved[:, pairs[:, 0]]
+    after = fixed[:, pairs[:, 1]] - fixed[:, pairs[:, 0]]
+    np.testing.assert_allclose(np.linalg.norm(np.cross(before, after), axis=-1), 0, atol=1e-9)

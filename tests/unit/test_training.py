@@ -74,3 +74,17 @@ def test_checkpoint_of_other_data_is_not_resumed(dataset, tmp_path):
     b = torch.load(tmp_path / "fresh" / "model.pt", weights_only=True)["state_dict"]
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def test_ema_warms_up_and_forgets_the_initial_weights():
+    from scoredyn.training import EMA
+
+    net = torch.nn.Linear(2, 2)
+    ema = EMA(net, 0.999)
+    assert ema.decay_at(1) == pytest.approx(2 / 11) and ema.decay_at(10**6) == 0.999
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    for step in range(1, 2001):
+        ema.update(net, step)
+    # a constant 0.999 would leave 0.999^2000 = 14% of the initial weights; the warm-up leaves under 1%
+    assert torch.allclose(ema.shadow["weight"], torch.ones(2, 2), atol=0.01)

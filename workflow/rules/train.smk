@@ -20,6 +20,7 @@ rule dataset:
         gpu=0,
     params:
         molecules=CFG.train,
+        settings=config["dataset"],
     script:
         "../scripts/dataset.py"
 
@@ -48,5 +49,6 @@ rule train:
         gpu=1,
     params:
         workdir=f"{RESULTS}/model/work",
+        settings={"train": config["train"], "diffusion": config["diffusion"]},
     script:
         "../scripts/train.py"

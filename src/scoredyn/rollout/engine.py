@@ -28,6 +28,7 @@ from tqdm import tqdm
 from scoredyn.errors import CheckError
 from scoredyn.io import atomic_path, atomic_write_text
 from scoredyn.molecules import ResolvedMolecule
+from scoredyn.rollout.constraints import HBondConstraints
 from scoredyn.rollout.noise import counter_normal, replica_keys
 from scoredyn.rollout.sampler import DisplacementSampler
 
@@ -117,9 +118,15 @@ class Rollout:
     """Runs ``settings.steps`` SD steps of R replicas from ``start``, checkpointing into ``workdir``."""
 
     def __init__(
-        self, sampler: DisplacementSampler, molecule: ResolvedMolecule, settings: RolloutSettings, workdir: Path | str
+        self,
+        sampler: DisplacementSampler,
+        molecule: ResolvedMolecule,
+        settings: RolloutSettings,
+        workdir: Path | str,
+        constraints: HBondConstraints | None = None,
     ) -> None:
         self.sampler, self.molecule, self.settings = sampler, molecule, settings
+        self.constraints = constraints
         self.workdir = Path(workdir)
         self.state_path = self.workdir / "state.json"
 
@@ -178,7 +185,7 @@ class Rollout:
         try:
             for step in range(state.steps_done + 1, s.steps + 1):
                 noise = counter_normal(keys, step, zero, n_coord, dtype).view_as(r)
-                prop = r + self.sampler.sample(r, noise)
+                prop = self._move(r, noise)
                 ok = self._check(prop)
                 if not s.resample:
                     violations += ~ok
@@ -193,7 +200,7 @@ class Rollout:
                     idx = torch.as_tensor(bad, device=dev)
                     tries = torch.full((len(bad),), attempt, dtype=torch.int64, device=dev)
                     noise = counter_normal(keys[idx], step, tries, n_coord, dtype).view(len(bad), -1, 3)
-                    prop[idx] = r[idx] + self.sampler.sample(r[idx], noise)
+                    prop[idx] = self._move(r[idx], noise)
                     ok[bad] = self._check(prop[idx])
                 r = prop
                 frames.append(r.float().cpu().numpy())
@@ -218,6 +225,11 @@ class Rollout:
                 self._save(state, frames, first)
         pos = self._frames(state)[:, : s.steps + 1]  # a shorter rerun of a longer rollout reads its beginning
         return RolloutResult(pos, rejections, violations, state.wall_s, state.evaluations)
+
+    def _move(self, r: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """The proposal r + z for structures r [R, N, 3], constrained when constraints are set."""
+        prop = r + self.sampler.sample(r, noise)
+        return self.constraints.apply(prop) if self.constraints is not None else prop
 
     def _rate(self, state: RolloutState) -> float:
         return state.steps_done / state.wall_s if state.wall_s > 0 else float("nan")

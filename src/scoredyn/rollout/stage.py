@@ -26,7 +26,8 @@ from scoredyn.io import atomic_write_text, claim_workdir
 from scoredyn.md.extract import solute_trajectory, write_for_people
 from scoredyn.md.topology import read_solute_topology
 from scoredyn.model.checkpoint import CheckpointError, load_model
-from scoredyn.molecules import ResolvedMolecule, load_molecule
+from scoredyn.molecules import ResolvedMolecule, check_summary, load_molecule
+from scoredyn.rollout.constraints import HBondConstraints
 from scoredyn.rollout.engine import Rollout, RolloutResult, RolloutSettings
 from scoredyn.rollout.sampler import DisplacementSampler
 from scoredyn.seeding import derive_seed
@@ -95,6 +96,7 @@ class RolloutSystem:
             "precision": roll["precision"],
             "peptide_bonds": roll["peptide_bonds"],
             "resample": roll["resample"],
+            "constraints": roll["constraints"],
             "seed": seed,
             "start": hashlib.sha256(np.ascontiguousarray(start, dtype=np.float32).tobytes()).hexdigest()[:16],
         }
@@ -123,6 +125,9 @@ class RolloutSystem:
 def _run(system: RolloutSystem, cfg: Config, start: np.ndarray, ps: float, seed: int, workdir: Path) -> RolloutResult:
     claim_workdir(workdir, system.stamp(cfg, seed, start))
     settings = system.settings(cfg, system.steps(ps), seed)
+    constraints = None
+    if cfg.raw["rollout"]["constraints"] == "h-bonds":
+        constraints = HBondConstraints(system.molecule.top, start[0])
     log.info(
         "%d replica(s), %d SD steps of %g ps with %s on %s",
         len(start),
@@ -131,7 +136,7 @@ def _run(system: RolloutSystem, cfg: Config, start: np.ndarray, ps: float, seed:
         system.solver.label(),
         system.device,
     )
-    result = Rollout(system.sampler, system.molecule, settings, workdir).run(start)
+    result = Rollout(system.sampler, system.molecule, settings, workdir, constraints).run(start)
     speed = result.speed(system.lag_ps)
     log.info(
         "%.1f ps/s per replica (%.2f us/day), %.1f ps/s over all replicas; %d rejections (%.1f per 100k steps)",
@@ -175,6 +180,7 @@ def sd_production_stage(
     write_trajectory(outputs["h5"], traj)
     write_for_people(traj, system.molecule.top, outputs["pdb"], outputs["xtc"])
     summary = system.summary(name, result, seed, threads) | {"start_frame": frame}
+    summary["checks"] = check_summary(system.molecule, traj.pos)
     atomic_write_text(outputs["json"], json.dumps(summary, indent=1))
     return summary
 
@@ -205,5 +211,7 @@ def sd_conditional_stage(
     )  # fmt: skip
     write_trajectory(outputs["h5"], traj)
     summary = system.summary(name, result, seed, threads) | {"state": state}
+    rep = system.molecule.check(result.pos.reshape(-1, *result.pos.shape[2:]), roll["peptide_bonds"])
+    summary["checks"] = {k: float(getattr(rep, k).mean()) for k in ("bonds_ok", "chirality_ok", "trans_ok")}
     atomic_write_text(outputs["json"], json.dumps(summary, indent=1))
     return summary
