@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -155,7 +155,9 @@ def train(
     if ckpt_path.is_file():
         state = load_torch(ckpt_path)
         same = {k: v for k, v in asdict(cfg).items() if k != "steps"}
-        saved = {k: v for k, v in state.get("config", {}).items() if k != "steps"}
+        defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+        # a setting added after the checkpoint was written counts as having had its default
+        saved = {k: v for k, v in {**defaults, **state.get("config", {})}.items() if k != "steps"}
         if saved != same or state.get("data") != data_id:
             log.warning("%s was written with other settings or data; starting afresh", ckpt_path)
         else:
