@@ -205,7 +205,7 @@ def load_config(
         molecule_root=Path(cfg["molecules"]["root"]),
         gromacs=GromacsConfig(g["command"], g["threads"], g["checkpoint_minutes"]),
         md=MDConfig(
-            **{k: v for k, v in md.items() if k != "starts"},
+            **{k: v for k, v in md.items() if k not in ("starts", "conditional")},
             dihedral_starts=DihedralStarts(**md["starts"]["dihedrals"]),
             vacuum_hot=VacuumHotStarts(**md["starts"]["vacuum_hot"]),
         ),

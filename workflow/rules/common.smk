@@ -138,6 +138,14 @@ def md_targets():
     return targets
 
 
+def conditional_run_files(wildcards):
+    """The independent MD runs from the fixed start of one state."""
+    return [
+        f"{RESULTS}/md/{wildcards.molecule}/conditional_{wildcards.state}/run_{i:04d}.h5"
+        for i in range(config["md"]["conditional"]["replicas"])
+    ]
+
+
 def sd_runtime_min(replicas, ps):
     """A generous wall-time request (minutes) for SD, assuming about 10 ps/s per replica on one core
     for the default solver (batches run faster per replica)."""
@@ -156,6 +164,10 @@ def sd_targets():
             for s in conditional_states(m)
             for ext in ("h5", "json")
         ]
+        if config["md"]["conditional"]["replicas"] > 0:
+            targets += [
+                f"{RESULTS}/md/{m}/conditional_{s}.h5" for s in conditional_states(m)
+            ]
     return targets
 
 

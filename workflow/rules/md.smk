@@ -155,3 +155,73 @@ rule md_state_start:
         gpu=0,
     script:
         "../scripts/md_state_start.py"
+
+
+rule md_conditional_prepare:
+    input:
+        top=f"{MD}/topology/topol.top",
+        box=f"{MD}/box.json",
+        start=f"{MD}/state_{{state}}.gro",
+    output:
+        gro=f"{MD}/conditional_{{state}}/eq.gro",
+        top=f"{MD}/conditional_{{state}}/topol.top",
+    log:
+        f"{LOGS}/md/{{molecule}}/conditional_{{state}}/prepare.log",
+    benchmark:
+        f"{BENCH}/md/{{molecule}}/conditional_{{state}}/prepare.tsv"
+    conda:
+        "../../envs/gromacs.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=md_runtime_min(CFG.md.equilibrate_ps),
+        gpu=0,
+    params:
+        mdp_dir=MDP_DIR,
+        workdir=f"{MD}/conditional_{{state}}/prepare_run",
+    script:
+        "../scripts/md_conditional_prepare.py"
+
+
+rule md_conditional_run:
+    input:
+        top=f"{MD}/topology/topol.top",
+        gro=f"{MD}/conditional_{{state}}/eq.gro",
+    output:
+        h5=f"{MD}/conditional_{{state}}/run_{{index}}.h5",
+    log:
+        f"{LOGS}/md/{{molecule}}/conditional_{{state}}/run_{{index}}.log",
+    benchmark:
+        f"{BENCH}/md/{{molecule}}/conditional_{{state}}/run_{{index}}.tsv"
+    conda:
+        "../../envs/gromacs.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=md_runtime_min(config["rollout"]["conditional"]["time_ps"]),
+        gpu=0,
+    params:
+        mdp_dir=MDP_DIR,
+        workdir=f"{MD}/conditional_{{state}}/work_{{index}}",
+    script:
+        "../scripts/md_conditional_run.py"
+
+
+rule md_conditional:
+    input:
+        conditional_run_files,
+    output:
+        h5=f"{MD}/conditional_{{state}}.h5",
+    log:
+        f"{LOGS}/md/{{molecule}}/conditional_{{state}}/gather.log",
+    benchmark:
+        f"{BENCH}/md/{{molecule}}/conditional_{{state}}/gather.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+        gpu=0,
+    script:
+        "../scripts/md_conditional.py"

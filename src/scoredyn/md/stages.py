@@ -47,7 +47,7 @@ def _inputs(cfg: Config, topdir: Path, seed: int, **extra: object) -> dict[str, 
 
     The settings of the diverse starts are left out; callers that depend on them add them.
     """
-    md = {k: v for k, v in cfg.raw["md"].items() if k != "starts"}
+    md = {k: v for k, v in cfg.raw["md"].items() if k not in ("starts", "conditional")}
     return {"md": md, "gmx": cfg.gromacs.command, "seed": seed, "topology": topology_digest(topdir), **extra}
 
 
