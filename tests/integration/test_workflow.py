@@ -132,3 +132,11 @@ def test_tiny_config_end_to_end(tmp_path):
         assert (
             tmp_path / "results" / "tiny" / "benchmarks" / "sd" / "alanine-dipeptide" / f"conditional_{state}.tsv"
         ).is_file()
+        # the MD reference: 2 runs with new velocities from the shared start, frames every SD step
+        md_ens = read_trajectory(md / "alanine-dipeptide" / f"conditional_{state}.h5")
+        assert md_ens.pos.shape == (2, 6, 22, 3) and md_ens.timestep == 1.0
+        first = md_ens.pos[:, 0]
+        dist = np.linalg.norm(first[:, :, None] - first[:, None], axis=-1)
+        ref = np.linalg.norm(start.pos[0][:, None] - start.pos[0][None], axis=-1)
+        assert np.abs(dist - ref).max() < 1.0  # the minimised shared start
+        assert np.abs(md_ens.pos[0, -1] - md_ens.pos[1, -1]).max() > 0.1  # new velocities per run

@@ -1,10 +1,14 @@
 """MD reference for conditional distributions P(X_t | X_0) (paper Fig. 3).
 
 From the fixed start of a state (the same structure ``sd_conditional`` starts from):
-solvate it and equilibrate the water with the solute frozen, once; then run M
+solvate it, minimise, and equilibrate the water with the solute frozen, once; then run M
 independent NVT runs from that equilibrated system, each with new random velocities
 for every atom, and keep solute frames every SD step. The runs are independent jobs;
 a last stage gathers them into one ensemble file [M, T, N, 3].
+
+The minimisation moves the solute a little (freezing it there made GROMACS 2022's
+steepest descent crash now and then), so frame 0 of the MD runs is the minimised start,
+within a few tenths of an Angstrom of the SD start.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ def conditional_prepare_stage(
     seed = derive_seed(cfg.seed, name, "conditional", state)
     edge, _ = read_box(box_json)
     claim_workdir(workdir, _inputs(cfg, topdir, seed, edge=edge, start=start_gro.read_text()))
-    proto.prepare_solution(topdir, start_gro, edge, workdir, seed, threads, freeze_in_minimisation=True)
+    proto.prepare_solution(topdir, start_gro, edge, workdir, seed, threads)
     out = Path(outputs["gro"]).parent
     out.mkdir(parents=True, exist_ok=True)
     for f in workdir.glob("*.itp"):

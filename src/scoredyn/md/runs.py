@@ -102,14 +102,9 @@ class Protocol:
     checkpoint_minutes: float = 5.0
 
     def prepare_solution(
-        self, topdir: Path, solute: Path, edge: float, workdir: Path, seed: int, threads: int,
-        freeze_in_minimisation: bool = False,
-    ) -> list[PhaseResult]:  # fmt: skip
-        """Steps 1-3: solvate, minimise, equilibrate the water around the frozen solute -> ``eq.gro``.
-
-        With ``freeze_in_minimisation`` the solute is frozen during the minimisation too, so
-        that it keeps exactly the given structure (a fixed start shared with SD).
-        """
+        self, topdir: Path, solute: Path, edge: float, workdir: Path, seed: int, threads: int
+    ) -> list[PhaseResult]:
+        """Steps 1-3: solvate, minimise, equilibrate the water around the frozen solute -> ``eq.gro``."""
         md = self.md
         workdir.mkdir(parents=True, exist_ok=True)
         if not _done(workdir, "em").is_file():
@@ -121,8 +116,6 @@ class Protocol:
                 nsteps=md.minimize_steps,
                 emtol=md.minimize_emtol,
                 cutoff_nm=md.cutoff_nm,
-                freeze_groups=SOLUTE_GROUP if freeze_in_minimisation else "",
-                freeze_dims="Y Y Y" if freeze_in_minimisation else "",
             )
         em = _run_phase(self.gmx, workdir, "em", workdir / "em.mdp", "solvated.gro", threads, 60.0, 0.0)
         values = nvt_values(md, md.equilibrate_ps, seed, frozen=True, frames=False)
