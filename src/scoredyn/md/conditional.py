@@ -20,10 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from scoredyn.config import Config
+from scoredyn.errors import TrajectoryError
 from scoredyn.io import atomic_path, claim_workdir
 from scoredyn.md.box import read_box
 from scoredyn.md.extract import load_solute_xtc
 from scoredyn.md.stages import _inputs, _protocol, _resolved
+from scoredyn.md.topology import copy_topology
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import Trajectory, read_trajectory, write_trajectory
 
@@ -86,9 +88,7 @@ def conditional_run_stage(
     every = round(lag_ps / cfg.md.frame_interval_ps)
     claim_workdir(workdir, _inputs(cfg, topdir, seed, state=state, index=index, run_ps=ps,
                                    prepared=prepared_gro.read_text()))  # fmt: skip
-    prepared = prepared_gro.parent
-    for f in [*prepared.glob("*.itp"), prepared / "topol.top"]:
-        shutil.copy2(f, workdir / f.name)
+    copy_topology(prepared_gro.parent, workdir)
     shutil.copy2(prepared_gro, workdir / "eq.gro")
     phase = proto.run_nvt(workdir, ps, seed, threads)
     traj = load_solute_xtc(topdir / "solute.gro", workdir / "md.xtc", mol.top, cfg.md.frame_interval_ps)
@@ -104,7 +104,10 @@ def gather_stage(run_files: list[Path], out_h5: Path) -> Trajectory:
     runs = [read_trajectory(f) for f in run_files]
     lengths = {r.n_frames for r in runs}
     if len(lengths) != 1:
-        raise ValueError(f"conditional runs differ in length: {sorted(lengths)} frames")
+        raise TrajectoryError(
+            f"{out_h5}: the runs {', '.join(map(str, run_files))} differ in length ({sorted(lengths)} frames); "
+            "delete the odd ones and rerun"
+        )
     first = runs[0]
     attrs = {k: v for k, v in first.attrs.items() if k not in ("seed", "run", "ns_per_day")}
     attrs["ns_per_day_mean"] = float(np.mean([r.attrs.get("ns_per_day", np.nan) for r in runs]))

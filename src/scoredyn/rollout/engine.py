@@ -181,6 +181,18 @@ class Rollout:
         first = state.steps_done + 1
         evals0 = self.sampler.evaluations
         clock = time.perf_counter()
+
+        def checkpoint() -> None:
+            """Fold the counters into the state and save the frames drawn since the last checkpoint."""
+            nonlocal frames, first, clock, evals0
+            state.steps_done = first + len(frames) - 1
+            state.rejections, state.violations = rejections.tolist(), violations.tolist()
+            state.wall_s += time.perf_counter() - clock
+            state.evaluations += self.sampler.evaluations - evals0
+            self._save(state, frames, first)
+            frames, first = [], state.steps_done + 1
+            clock, evals0 = time.perf_counter(), self.sampler.evaluations
+
         bar = tqdm(total=s.steps, initial=state.steps_done, disable=not progress, unit="step", dynamic_ncols=True)
         try:
             for step in range(state.steps_done + 1, s.steps + 1):
@@ -206,23 +218,13 @@ class Rollout:
                 frames.append(r.float().cpu().numpy())
                 bar.update(1)
                 if step % s.checkpoint_every == 0 or step == s.steps:
-                    state.steps_done, state.rejections = step, rejections.tolist()
-                    state.violations = violations.tolist()
-                    state.wall_s += time.perf_counter() - clock
-                    state.evaluations += self.sampler.evaluations - evals0
-                    clock, evals0 = time.perf_counter(), self.sampler.evaluations
-                    self._save(state, frames, first)
-                    frames, first = [], step + 1
+                    checkpoint()
                     log.info("step %d/%d: %.1f steps/s, %d rejections", step, s.steps,
                              self._rate(state), int(rejections.sum()))  # fmt: skip
         finally:
             bar.close()
             if frames:  # keep what was drawn before a crash or a stop
-                state.steps_done = first + len(frames) - 1
-                state.rejections, state.violations = rejections.tolist(), violations.tolist()
-                state.wall_s += time.perf_counter() - clock
-                state.evaluations += self.sampler.evaluations - evals0
-                self._save(state, frames, first)
+                checkpoint()
         pos = self._frames(state)[:, : s.steps + 1]  # a shorter rerun of a longer rollout reads its beginning
         return RolloutResult(pos, rejections, violations, state.wall_s, state.evaluations)
 
