@@ -8,10 +8,14 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/md.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/rollout.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:

@@ -145,6 +145,17 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
                 f"{where}: rollout.{key} is not a whole number (at least one) of SD steps of "
                 f"dataset.lag_ps = {lag} ps; make it a multiple of the lag"
             )
+    times = cfg["evaluation"]["conditional_times_ps"]
+    off = [t for t in times if abs(t / lag - round(t / lag)) > 1e-6]
+    if off:
+        raise ConfigError(
+            f"{where}: evaluation.conditional_times_ps has {off}, which are not multiples of dataset.lag_ps = {lag} ps"
+        )
+    if min(times) > roll["conditional"]["time_ps"] + 1e-9:
+        raise ConfigError(
+            f"{where}: every time in evaluation.conditional_times_ps is beyond rollout.conditional.time_ps = "
+            f"{roll['conditional']['time_ps']}; add a shorter time or lengthen the ensembles"
+        )
     for key in ("frame_interval_ps", "equilibrate_ps"):
         steps = md[key] * 1000.0 / md["timestep_fs"]
         if abs(steps - round(steps)) > 1e-6:

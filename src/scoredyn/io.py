@@ -51,3 +51,11 @@ def claim_workdir(workdir: Path, inputs: dict[str, object]) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     stamp.write_text(text)
     return workdir
+
+
+def save_figure(fig: object, path: Path | str, dpi: int = 150) -> Path:
+    """Save a matplotlib figure atomically, in the format its suffix names (png by default)."""
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi)  # type: ignore[attr-defined]
+    return Path(path)

@@ -28,7 +28,7 @@ from scoredyn.data.loader import PairData
 from scoredyn.devices import pick_device
 from scoredyn.diffusion.loss import dsm_loss
 from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.io import atomic_path
+from scoredyn.io import atomic_path, save_figure
 from scoredyn.model.checkpoint import load_torch, model_record, save_torch
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 
@@ -247,7 +247,6 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
     fig, ax = plt.subplots(figsize=(5.0, 3.6), dpi=150)
     loss_curve(df, ax)
     fig.tight_layout()
-    with atomic_path(outputs["figure"]) as tmp:
-        fig.savefig(tmp, format=Path(outputs["figure"]).suffix.lstrip(".") or "png")
+    save_figure(fig, outputs["figure"])
     plt.close(fig)
     return df

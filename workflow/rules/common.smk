@@ -175,5 +175,80 @@ def train_targets():
     return [f"{RESULTS}/model/{f}" for f in ("model.pt", "metrics.csv", "loss.png")]
 
 
+EVAL = f"{RESULTS}/evaluation/{{molecule}}"
+
+
+def md_conditional_enabled():
+    return config["md"]["conditional"]["replicas"] > 0
+
+
+def speed_inputs(wildcards):
+    """Production outputs and benchmark files of every evaluated molecule, and of the ensembles."""
+    mols = CFG.evaluate
+    inputs = {
+        "md_json": [f"{RESULTS}/md/{m}/production.json" for m in mols],
+        "md_bench": [f"{BENCH}/md/{m}/production.tsv" for m in mols],
+        "sd_json": [f"{RESULTS}/sd/{m}/production.json" for m in mols],
+        "sd_bench": [f"{BENCH}/sd/{m}/production.tsv" for m in mols],
+        "ensembles": [e["output"] for e in speed_ensembles()],
+    }
+    inputs["ensemble_bench"] = [b for e in speed_ensembles() for b in e["bench"]]
+    return inputs
+
+
+def speed_ensembles():
+    """One entry per (molecule, state, method) ensemble: its output, runs, ps and benchmark files."""
+    out = []
+    ps = config["rollout"]["conditional"]["time_ps"]
+    for m in CFG.evaluate:
+        for s in conditional_states(m):
+            sd_runs = config["rollout"]["conditional"]["replicas"]
+            out.append(
+                {
+                    "molecule": m,
+                    "state": s,
+                    "method": "SD",
+                    "runs": sd_runs,
+                    "ps": ps,
+                    "output": f"{RESULTS}/sd/{m}/conditional_{s}.h5",
+                    "bench": [f"{BENCH}/sd/{m}/conditional_{s}.tsv"],
+                }
+            )
+            if md_conditional_enabled():
+                runs = config["md"]["conditional"]["replicas"]
+                out.append(
+                    {
+                        "molecule": m,
+                        "state": s,
+                        "method": "MD",
+                        "runs": runs,
+                        "ps": ps,
+                        "output": f"{RESULTS}/md/{m}/conditional_{s}.h5",
+                        "bench": [
+                            f"{BENCH}/md/{m}/conditional_{s}/run_{i:04d}.tsv"
+                            for i in range(runs)
+                        ],
+                    }
+                )
+    return out
+
+
+def evaluation_csvs(wildcards):
+    """The metric rows of every evaluation rule."""
+    csvs = [f"{RESULTS}/evaluation/speed.csv"]
+    for m in CFG.evaluate:
+        csvs.append(f"{RESULTS}/evaluation/{m}/equilibrium.csv")
+        if md_conditional_enabled():
+            csvs += [
+                f"{RESULTS}/evaluation/{m}/conditional_{s}.csv"
+                for s in conditional_states(m)
+            ]
+    return csvs
+
+
+def evaluation_targets():
+    return [f"{RESULTS}/evaluation/metrics.{ext}" for ext in ("json", "csv")]
+
+
 def all_targets():
-    return md_targets() + train_targets() + sd_targets()
+    return md_targets() + train_targets() + sd_targets() + evaluation_targets()

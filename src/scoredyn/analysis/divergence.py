@@ -43,3 +43,24 @@ def split_half_floor(samples: np.ndarray, histogram: Callable[[np.ndarray], np.n
 def wasserstein_1d(a: np.ndarray, b: np.ndarray) -> float:
     """Earth mover's distance between two 1D samples, in their unit."""
     return float(stats.wasserstein_distance(np.ravel(a), np.ravel(b)))
+
+
+def wasserstein_circular(a: np.ndarray, b: np.ndarray, period: float = 360.0) -> float:
+    r"""Earth mover's distance between two samples of a periodic variable (e.g. a dihedral).
+
+    On a circle :math:`W_1 = \min_c \int_0^L |F_a(x) - F_b(x) - c|\,dx`, minimised by
+    the weighted median of :math:`F_a - F_b` (Rabin, Delon and Gousseau 2011), so mass
+    may travel either way round and the seam at +-180 degrees costs nothing.
+    """
+    a = np.sort(np.mod(np.ravel(a), period))
+    b = np.sort(np.mod(np.ravel(b), period))
+    if not len(a) or not len(b):
+        return float("nan")
+    x = np.concatenate([a, b])
+    x.sort()
+    diff = np.searchsorted(a, x, side="right") / len(a) - np.searchsorted(b, x, side="right") / len(b)
+    widths = np.diff(np.append(x, x[0] + period))  # the last interval wraps round
+    order = np.argsort(diff)
+    cum = np.cumsum(widths[order])
+    c = diff[order][np.searchsorted(cum, 0.5 * cum[-1])]
+    return float(np.sum(widths * np.abs(diff - c)))

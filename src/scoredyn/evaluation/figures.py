@@ -1,0 +1,169 @@
+"""Figure layouts: SD and MD side by side on the same axes and colour scales.
+
+Each function returns a matplotlib Figure built from the pure plotting functions in
+:mod:`scoredyn.plots`; saving is the caller's job.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from scoredyn.analysis.free_energy import free_energy
+from scoredyn.analysis.kde import kde_1d, kde_2d, scott_bandwidth
+from scoredyn.evaluation.metrics import REFERENCE, geometry_range
+from scoredyn.evaluation.observe import Observed
+from scoredyn.plots.dihedrals import free_energy_contours, label_states, profile, ramachandran_scatter
+from scoredyn.plots.kinetics import fpt_histogram
+from scoredyn.plots.speed import bars
+from scoredyn.plots.style import greek, method_color
+
+#: Font sizes that stay readable when a figure is printed at column width (use with plt.rc_context).
+STYLE = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7}
+
+
+def _levels(f_max: float, step: float = 2.0) -> np.ndarray:
+    return np.arange(0.0, f_max + 0.5 * step, step)
+
+
+def _grid(n: int, ncols: int, size: tuple[float, float]) -> tuple[Figure, np.ndarray]:
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, axes.ravel()
+
+
+def ramachandran_figure(observed: dict[str, Observed], centres: dict[str, tuple[float, float]],
+                        temperature_K: float, bandwidth_deg: float, f_max: float) -> Figure:  # fmt: skip
+    """Top row: scatter of the first two dihedrals per method; bottom row: KDE free-energy
+    contours in kJ/mol on one colour scale (paper Fig. 2c-f)."""
+    methods = list(observed)
+    names = tuple(list(observed[REFERENCE].dihedrals)[:2])
+    fig, axes = plt.subplots(2, len(methods), figsize=(3.0 * len(methods) + 0.8, 6.0), squeeze=False,
+                             layout="constrained")  # fmt: skip
+    levels = _levels(f_max)
+    mappable = None
+    for k, method in enumerate(methods):
+        x, y = (observed[method].dihedrals[n] for n in names)
+        ramachandran_scatter(x, y, axes[0, k], method_color(method), names)
+        ns = (len(x) - 1) * observed[method].dt_ps / 1000.0
+        axes[0, k].set_title(f"{method}: {len(x)} frames over {ns:.3g} ns")
+        grid, dens = kde_2d(x, y, bandwidth_deg)
+        mappable = free_energy_contours(grid, free_energy(dens, temperature_K), axes[1, k], levels, names)
+        label_states(axes[1, k], centres)
+        axes[1, k].set_title(f"{method}: F = -kT ln P (KDE, h = {bandwidth_deg:g} deg)")
+    fig.colorbar(mappable, ax=axes[1, :].tolist(), label="F (kJ/mol)", shrink=0.9)
+    return fig
+
+
+def dihedral_profiles_figure(observed: dict[str, Observed], temperature_K: float, bandwidth_deg: float,
+                             f_max: float) -> Figure:  # fmt: skip
+    """Free-energy profile of each named dihedral, one panel each, methods overlaid."""
+    names = list(observed[REFERENCE].dihedrals)
+    fig, axes = _grid(len(names), 3, (3.2, 2.6))
+    for ax, name in zip(axes, names, strict=False):
+        for method, obs in observed.items():
+            centres, dens = kde_1d(obs.dihedrals[name], bandwidth_deg, (-180.0, 180.0), periodic=True)
+            profile(centres, free_energy(dens, temperature_K), ax, method_color(method), method,
+                    f"{greek(name)} (deg)")  # fmt: skip
+        ax.set_xlim(-180, 180)
+        ax.set_xticks(np.arange(-180, 181, 90))
+        ax.set_ylim(0, f_max)
+        ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def geometry_figure(observed: dict[str, Observed], kind: str, temperature_K: float, f_max: float) -> Figure:
+    """Free-energy profiles of every bond-length (``kind="bonds"``) or bond-angle class
+    (``"angles"``), KDE with the reference's Scott bandwidth, methods overlaid (paper Fig. 6e-h)."""
+    ref = getattr(observed[REFERENCE], kind)
+    unit = "A" if kind == "bonds" else "deg"
+    fig, axes = _grid(len(ref), 4, (2.6, 2.2))
+    for ax, cls in zip(axes, ref, strict=False):
+        lo, hi = geometry_range(ref[cls])
+        h = scott_bandwidth(ref[cls])
+        for method, obs in observed.items():
+            values = getattr(obs, kind)[cls]
+            centres, dens = kde_1d(values, h, (lo - 3 * h, hi + 3 * h))
+            profile(centres, free_energy(dens, temperature_K), ax, method_color(method), method, f"{cls} ({unit})")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(0, f_max)
+        ax.set_title(f"{len(ref[cls]) // max(observed[REFERENCE].n_frames, 1)} {kind[:-1]}s {cls}")
+    axes[0].legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def fpt_figure(passages: dict[str, dict[tuple[str, str], np.ndarray]], means: dict[str, dict[tuple[str, str], tuple]]
+               ) -> Figure:  # fmt: skip
+    """First-passage time histograms of each ordered pair of states, methods overlaid (Fig. 2g-h)."""
+    pairs = list(passages[REFERENCE])
+    fig, axes = _grid(max(len(pairs), 1), 2, (3.6, 2.8))
+    for ax, (a, b) in zip(axes, pairs, strict=False):
+        fpt_histogram({m: p[a, b] for m, p in passages.items()}, {m: means[m][a, b] for m in passages}, ax,
+                      f"{greek(a)} → {greek(b)}")  # fmt: skip
+    if not pairs:
+        axes[0].text(0.5, 0.5, "the molecule declares fewer than two states", ha="center", transform=axes[0].transAxes)
+    fig.tight_layout()
+    return fig
+
+
+def conditional_figure(dihedrals: dict[str, dict[str, np.ndarray]], times_ps: list[float], state: str,
+                       bandwidth_deg: float, temperature_K: float, f_max: float) -> Figure:  # fmt: skip
+    """P(X_t | X_0 in ``state``) at each t: for two dihedrals a row per method of scatter and
+    KDE contours (paper Fig. 3); for one dihedral a panel per t with the methods' densities."""
+    methods = list(dihedrals)
+    names = tuple(list(dihedrals[REFERENCE])[:2])
+    if len(names) == 1:
+        fig, axes = _grid(len(times_ps), 4, (2.6, 2.2))
+        for k, (ax, t) in enumerate(zip(axes, times_ps, strict=False)):
+            for m in methods:
+                centres, dens = kde_1d(dihedrals[m][names[0]][:, k], bandwidth_deg, (-180.0, 180.0), periodic=True)
+                ax.plot(centres, dens, color=method_color(m), label=f"{m} ({dihedrals[m][names[0]].shape[0]})")
+            ax.set_xlim(-180, 180)
+            ax.set_xlabel(f"{greek(names[0])} (deg)")
+            ax.set_title(f"from {greek(state)}, t = {t:g} ps")
+        axes[0].set_ylabel("density (1/deg)")
+        axes[0].legend(frameon=False)
+        fig.tight_layout()
+        return fig
+    fig, axes = plt.subplots(len(methods), len(times_ps), figsize=(2.5 * len(times_ps) + 0.8, 2.6 * len(methods)),
+                             squeeze=False, layout="constrained")  # fmt: skip
+    levels = _levels(f_max)
+    mappable = None
+    for r, m in enumerate(methods):
+        x_all, y_all = (dihedrals[m][n] for n in names)
+        for k, t in enumerate(times_ps):
+            ax = axes[r, k]
+            x, y = x_all[:, k], y_all[:, k]
+            grid, dens = kde_2d(x, y, bandwidth_deg)
+            mappable = free_energy_contours(grid, free_energy(dens, temperature_K), ax, levels, names)
+            ramachandran_scatter(x, y, ax, method_color(m), names, size=6.0, edge="w")
+            ax.set_title(f"{m}, t = {t:g} ps ({len(x)} runs)")
+    fig.colorbar(mappable, ax=axes.ravel().tolist(), label="F (kJ/mol)", shrink=0.8)
+    fig.suptitle(f"P({greek(names[0])}, {greek(names[1])} at t | start in {greek(state)})")
+    return fig
+
+
+def speed_figure(table: pd.DataFrame) -> Figure:
+    """Top: simulated ns per day of each run (Fig. 5a). Bottom: rejected and check-violating SD
+    moves per 100k production steps (Fig. 5b). ``table`` has columns label, method, ns_per_day,
+    and rejections_per_100k and violations_per_100k (NaN where they do not apply)."""
+    stable = table.dropna(subset=["rejections_per_100k"])
+    n_top, n_bottom = len(table), 2 * len(stable)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.0, 0.32 * (n_top + n_bottom) + 2.0), layout="constrained",
+                                      height_ratios=[max(n_top, 1), max(n_bottom, 1)])  # fmt: skip
+    bars(table["label"], table["ns_per_day"], [method_color(m) for m in table["method"]], top,
+         "simulated ns per day of wall time (log scale)")  # fmt: skip
+    labels = [f"{lab}: {kind}" for lab in stable["label"] for kind in ("rejected", "violating, kept")]
+    values = [v for r in stable.itertuples() for v in (r.rejections_per_100k, r.violations_per_100k)]
+    colors = [c for m in stable["method"] for c in (method_color(m), "0.6")]
+    bars(labels, values, colors, bottom, "moves per 100k SD steps", log=False, fmt="{:.0f}")
+    return fig

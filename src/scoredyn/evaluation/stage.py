@@ -1,0 +1,252 @@
+"""The evaluation rules: SD (and any other method) against MD, per molecule and per run.
+
+Each stage reads trajectories, reduces them to observables, writes its metric rows as
+a tidy CSV and its figures. :func:`metrics_stage` gathers the rows of every stage into
+``metrics.csv`` and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from scoredyn.config import Config
+from scoredyn.errors import ScoredynError, TrajectoryError
+from scoredyn.evaluation import figures
+from scoredyn.evaluation.metrics import (
+    COLUMNS,
+    REFERENCE,
+    Rows,
+    conditional_rows,
+    equilibrium_rows,
+    kinetics_rows,
+    nested,
+)
+from scoredyn.evaluation.observe import Observed, observe
+from scoredyn.io import atomic_path, atomic_write_text, save_figure
+from scoredyn.md.topology import read_solute_topology
+from scoredyn.molecules import ResolvedMolecule, load_molecule
+from scoredyn.seeding import derive_seed
+from scoredyn.trajectory import read_trajectory
+
+log = logging.getLogger(__name__)
+
+
+def _resolved(cfg: Config, name: str, topdir: Path) -> ResolvedMolecule:
+    return load_molecule(name, cfg.molecule_root).resolve(read_solute_topology(topdir / "topol.top"))
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    save_figure(fig, path)
+    plt.close(fig)
+    log.info("wrote %s", path)
+
+
+def read_observed(mol: ResolvedMolecule, paths: dict[str, Path]) -> dict[str, Observed]:
+    """Observables of each method's trajectory, every saved frame."""
+    out = {}
+    for method, path in paths.items():
+        traj = read_trajectory(path)
+        if traj.pos.ndim != 3 or traj.n_atoms != mol.top.n_atoms:
+            raise TrajectoryError(
+                f"{path}: holds pos {traj.pos.shape}; expected one trajectory [T, {mol.top.n_atoms}, 3] of "
+                f"{mol.molecule.name}"
+            )
+        out[method] = observe(mol, traj.pos, traj.timestep)
+        log.info("%s: %d frames every %g ps from %s", method, traj.n_frames, traj.timestep, path)
+    return out
+
+
+def evaluate_equilibrium_stage(
+    cfg: Config, name: str, trajectories: dict[str, Path], topdir: Path, outputs: dict[str, Path],
+    log_file: Path | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Long trajectories of each method against MD: distributions, free energies, kinetics.
+
+    ``trajectories`` maps method -> production ``.h5`` (``MD`` first). Writes the figures
+    ``dihedrals``, ``dihedral_profiles``, ``bonds``, ``angles``, ``fpt`` and the rows ``csv``.
+    """
+    ev = cfg.raw["evaluation"]
+    temperature = cfg.md.temperature_K
+    mol = _resolved(cfg, name, topdir)
+    observed = read_observed(mol, trajectories)
+    seed = derive_seed(cfg.seed, name, "evaluate")
+    eq = equilibrium_rows(name, observed)
+    kin, passages, means = kinetics_rows(name, observed, n_boot=ev["bootstrap_samples"], seed=seed)
+    df = pd.concat([eq, kin], ignore_index=True)
+    f_max, bw = ev["free_energy_max_kJ_mol"], ev["kde_bandwidth_deg"]
+    with plt.rc_context(figures.STYLE):
+        if len(mol.dihedral_atoms) >= 2:
+            names = list(mol.dihedral_atoms)[:2]
+            centres = {s: (st.centre[names[0]], st.centre[names[1]]) for s, st in mol.molecule.states.items()
+                       if all(n in st.centre for n in names)}  # fmt: skip
+            fig = figures.ramachandran_figure(observed, centres, temperature, bw, f_max)
+        else:
+            fig = figures.dihedral_profiles_figure(observed, temperature, bw, f_max)
+        _save(fig, outputs["dihedrals"])
+        _save(figures.dihedral_profiles_figure(observed, temperature, bw, f_max), outputs["dihedral_profiles"])
+        _save(figures.geometry_figure(observed, "bonds", temperature, f_max), outputs["bonds"])
+        _save(figures.geometry_figure(observed, "angles", temperature, f_max), outputs["angles"])
+        _save(figures.fpt_figure(passages, means), outputs["fpt"])
+    _write_csv(df, outputs["csv"])
+    _log_headline(df, name)
+    return df
+
+
+def _log_headline(df: pd.DataFrame, name: str) -> None:
+    jsd = df[(df.statistic == "jsd_nats") & ~df.method.str.contains("split-half")]
+    for r in jsd.itertuples():
+        floor = df[(df.observable == r.observable) & (df.method == f"{REFERENCE} split-half")].value
+        if "/" in r.observable or ("bond" not in r.observable and "angle" not in r.observable):
+            log.info("%s %s: JSD %s = %.4f (MD split-half floor %.4f)", name, r.observable, r.method, r.value,
+                     floor.iloc[0] if len(floor) else float("nan"))  # fmt: skip
+
+
+def conditional_times(cfg: Config, lag_ps: float, time_ps: float) -> list[float]:
+    """The configured times at which P(X_t | X_0) is compared that the ensembles reach."""
+    times = [t for t in cfg.raw["evaluation"]["conditional_times_ps"] if t <= time_ps + 1e-9]
+    off = [t for t in times if abs(t / lag_ps - round(t / lag_ps)) > 1e-6]
+    if off:
+        raise ScoredynError(
+            f"evaluation.conditional_times_ps: {off} are not multiples of the {lag_ps} ps between ensemble frames; "
+            "use multiples of dataset.lag_ps"
+        )
+    return times
+
+
+def evaluate_conditional_stage(
+    cfg: Config, name: str, state: str, ensembles: dict[str, Path], topdir: Path, outputs: dict[str, Path],
+    log_file: Path | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """P(X_t | X_0) from the fixed start of ``state``: each method's ensemble against MD's.
+
+    ``ensembles`` maps method -> ensemble ``.h5`` [R, T, N, 3]. Writes ``figure`` and ``csv``.
+    """
+    ev = cfg.raw["evaluation"]
+    mol = _resolved(cfg, name, topdir)
+    dihedrals: dict[str, dict[str, np.ndarray]] = {}
+    times: list[float] | None = None
+    for method, path in ensembles.items():
+        ens = read_trajectory(path)
+        if ens.pos.ndim != 4:
+            raise TrajectoryError(f"{path}: pos has shape {ens.pos.shape}; expected an ensemble [R, T, N, 3]")
+        t_here = conditional_times(cfg, ens.timestep, (ens.n_frames - 1) * ens.timestep)
+        times = t_here if times is None or len(t_here) < len(times) else times
+        idx = [round(t / ens.timestep) for t in t_here]
+        dihedrals[method] = {k: v[:, idx] for k, v in mol.dihedral_values(ens.pos).items()}
+        log.info("%s: %d runs of %g ps from %s", method, ens.n_replicas, (ens.n_frames - 1) * ens.timestep, path)
+    assert times is not None
+    if not times:
+        raise ScoredynError(
+            f"{name} {state}: the ensembles are shorter than every time in evaluation.conditional_times_ps; "
+            "lengthen rollout.conditional.time_ps or add a shorter time"
+        )
+    dihedrals = {m: {k: v[:, : len(times)] for k, v in d.items()} for m, d in dihedrals.items()}
+    df = conditional_rows(name, state, dihedrals, times, ev["conditional_bins"])
+    with plt.rc_context(figures.STYLE):
+        fig = figures.conditional_figure(dihedrals, times, state, ev["conditional_kde_bandwidth_deg"],
+                                         cfg.md.temperature_K, ev["free_energy_max_kJ_mol"])  # fmt: skip
+        _save(fig, outputs["figure"])
+    _write_csv(df, outputs["csv"])
+    return df
+
+
+def _benchmark_seconds(path: Path) -> float:
+    """Wall seconds of a rule from its Snakemake benchmark file (mean over repeats)."""
+    try:
+        return float(pd.read_csv(path, sep="\t")["s"].mean())
+    except (OSError, KeyError, ValueError, pd.errors.ParserError) as exc:
+        raise ScoredynError(f"{path}: not a readable Snakemake benchmark file ({exc}); rerun its rule") from None
+
+
+def _threads(n: int) -> str:
+    return f"{n} thread" + ("s" if n != 1 else "")
+
+
+def _ns_per_day(ps: float, seconds: float) -> float:
+    return ps / 1000.0 / max(seconds, 1e-9) * 86400.0
+
+
+def evaluate_speed_stage(
+    cfg: Config, molecules: list[str], md: dict[str, list[Path]], sd: dict[str, list[Path]],
+    ensembles: list[dict[str, object]], threads: dict[str, int], outputs: dict[str, Path],
+    log_file: Path | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Simulated ns per day of every production and ensemble run, from the rules' benchmark files,
+    and the SD moves rejected or violating the checks per 100k steps (paper Fig. 5).
+
+    Parameters
+    ----------
+    md, sd : ``{"json": [...], "bench": [...]}`` of each molecule's production run, in ``molecules`` order
+    ensembles : one entry per (molecule, state, method) with keys molecule, state, method,
+        runs (replicas), ps (per run) and bench (benchmark files: one, or one per run)
+    threads : threads of the rules md_production, md_conditional_run, sd_production, sd_conditional
+    """
+    table, rows = [], {m: Rows(m) for m in molecules}
+    for k, name in enumerate(molecules):
+        md_json = json.loads(Path(md["json"][k]).read_text())
+        md_ps = sum(p["ps"] for p in md_json["phases"].values())
+        md_speed = _ns_per_day(md_ps, _benchmark_seconds(md["bench"][k]))
+        table.append({"label": f"MD production, {name}, {_threads(threads['md_production'])}", "method": "MD",
+                      "ns_per_day": md_speed})  # fmt: skip
+        rows[name].add("throughput production", "MD", "ns_per_day", md_speed)
+        rows[name].add("throughput production", "MD", "mdrun_ns_per_day", md_json["phases"]["md"]["ns_per_day"])
+        sd_json = json.loads(Path(sd["json"][k]).read_text())
+        sd_ps = sd_json["simulated_ps_per_replica"] * sd_json["replicas"]
+        sd_speed = _ns_per_day(sd_ps, _benchmark_seconds(sd["bench"][k]))
+        steps = max(sd_json["steps"] * sd_json["replicas"], 1)
+        per100k = {"rejections_per_100k": 1e5 * sd_json["rejections"] / steps,
+                   "violations_per_100k": 1e5 * sd_json["violations"] / steps}  # fmt: skip
+        table.append({"label": f"SD production, {name}, {_threads(sd_json['threads'])} ({sd_json['device']})",
+                      "method": "SD", "ns_per_day": sd_speed, **per100k})  # fmt: skip
+        rows[name].add("throughput production", "SD", "ns_per_day", sd_speed)
+        rows[name].add("throughput production", f"SD/{REFERENCE}", "speedup", sd_speed / md_speed)
+        rows[name].add("throughput production", "SD", "evaluations_per_step", sd_json["evaluations_per_step"])
+        for stat, v in per100k.items():
+            rows[name].add("stability", "SD", stat.replace("100k", "100k_steps"), v)
+        for check, v in sd_json["checks"].items():
+            if isinstance(v, float):
+                rows[name].add("stability", "SD", f"frames_{check}", v)
+    for e in ensembles:
+        seconds = sum(_benchmark_seconds(Path(b)) for b in e["bench"])  # type: ignore[union-attr]
+        speed = _ns_per_day(float(e["runs"]) * float(e["ps"]), seconds)  # type: ignore[arg-type]
+        rule = "md_conditional_run" if e["method"] == REFERENCE else "sd_conditional"
+        label = (f"{e['method']} ensemble, {e['molecule']} {e['state']}, {e['runs']} x {e['ps']:g} ps, "
+                 f"{_threads(threads[rule])}")  # fmt: skip
+        table.append({"label": label, "method": e["method"], "ns_per_day": speed,
+                      "rejections_per_100k": np.nan, "violations_per_100k": np.nan})  # fmt: skip
+        rows[str(e["molecule"])].add(f"throughput ensemble {e['state']}", str(e["method"]), "ns_per_day", speed)
+    df = pd.concat([r.frame() for r in rows.values()], ignore_index=True)
+    table_df = pd.DataFrame(table)
+    for col in ("rejections_per_100k", "violations_per_100k"):
+        if col not in table_df:
+            table_df[col] = np.nan
+    with plt.rc_context(figures.STYLE):
+        _save(figures.speed_figure(table_df), outputs["figure"])
+    _write_csv(df, outputs["csv"])
+    return df
+
+
+def metrics_stage(csvs: list[Path], outputs: dict[str, Path], log_file: Path | None = None) -> pd.DataFrame:
+    """Gather the rows of every evaluation rule into ``csv`` (tidy) and ``json`` (nested)."""
+    frames = []
+    for path in csvs:
+        df = pd.read_csv(path)
+        if list(df.columns) != COLUMNS:
+            raise ScoredynError(f"{path}: columns {list(df.columns)} are not {COLUMNS}; rerun the rule that wrote it")
+        frames.append(df)
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    _write_csv(df, outputs["csv"])
+    atomic_write_text(outputs["json"], json.dumps(nested(df), indent=1))
+    log.info("gathered %d metrics from %d files", len(df), len(csvs))
+    return df

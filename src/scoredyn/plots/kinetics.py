@@ -1,0 +1,32 @@
+"""First-passage time histograms."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+
+from scoredyn.plots.style import method_color
+
+
+def fpt_histogram(samples: dict[str, np.ndarray], means: dict[str, tuple[float, float, float]], ax: Axes,
+                  title: str, bins: int = 20) -> Axes:  # fmt: skip
+    """Histograms (density, shared bins) of first-passage times (ps) per method, the mean
+    marked by a vertical line and its bootstrap interval by a band."""
+    pooled = np.concatenate([np.ravel(s) for s in samples.values()] or [np.zeros(0)])
+    edges = np.histogram_bin_edges(pooled, bins=bins) if len(pooled) else np.linspace(0, 1, bins + 1)
+    for method, s in samples.items():
+        color = method_color(method)
+        mean, low, high = means[method]
+        label = f"{method}: n = {len(s)}" + (f", mean {mean:.0f} ps [{low:.0f}, {high:.0f}]" if len(s) else "")
+        if len(s):
+            ax.hist(s, bins=edges, density=True, histtype="stepfilled", alpha=0.25, color=color)
+            ax.hist(s, bins=edges, density=True, histtype="step", color=color, lw=1.5, label=label)
+            ax.axvline(mean, color=color, ls="--", lw=1.2)
+            ax.axvspan(low, high, color=color, alpha=0.08)
+        else:
+            ax.plot([], [], color=color, label=label)
+    ax.set_xlabel("first-passage time (ps)")
+    ax.set_ylabel("density (1/ps)")
+    ax.set_title(title)
+    ax.legend(fontsize=7, frameon=False, loc="best")
+    return ax

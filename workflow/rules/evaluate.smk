@@ -1,0 +1,145 @@
+# SD against MD: figures per molecule (equilibrium, kinetics, conditional distributions),
+# speed and stability for the run, and the metrics gathered into metrics.json / .csv.
+
+
+rule evaluate_equilibrium:
+    input:
+        md=f"{MD}/production.h5",
+        sd=f"{SD}/production.h5",
+        top=f"{MD}/topology/topol.top",
+    output:
+        dihedrals=report(
+            f"{EVAL}/dihedrals.png",
+            caption="../report/dihedrals.rst",
+            category="{molecule}",
+            subcategory="1 Equilibrium",
+        ),
+        dihedral_profiles=report(
+            f"{EVAL}/dihedral_profiles.png",
+            caption="../report/dihedral_profiles.rst",
+            category="{molecule}",
+            subcategory="1 Equilibrium",
+        ),
+        bonds=report(
+            f"{EVAL}/bond_lengths.png",
+            caption="../report/geometry.rst",
+            category="{molecule}",
+            subcategory="1 Equilibrium",
+        ),
+        angles=report(
+            f"{EVAL}/bond_angles.png",
+            caption="../report/geometry.rst",
+            category="{molecule}",
+            subcategory="1 Equilibrium",
+        ),
+        fpt=report(
+            f"{EVAL}/first_passage.png",
+            caption="../report/first_passage.rst",
+            category="{molecule}",
+            subcategory="2 Kinetics",
+        ),
+        csv=f"{EVAL}/equilibrium.csv",
+    log:
+        f"{LOGS}/evaluation/{{molecule}}/equilibrium.log",
+    benchmark:
+        f"{BENCH}/evaluation/{{molecule}}/equilibrium.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+        gpu=0,
+    params:
+        settings=config["evaluation"],
+    script:
+        "../scripts/evaluate_equilibrium.py"
+
+
+rule evaluate_conditional:
+    input:
+        md=f"{MD}/conditional_{{state}}.h5",
+        sd=f"{SD}/conditional_{{state}}.h5",
+        top=f"{MD}/topology/topol.top",
+    output:
+        figure=report(
+            f"{EVAL}/conditional_{{state}}.png",
+            caption="../report/conditional.rst",
+            category="{molecule}",
+            subcategory="3 Conditional distributions",
+        ),
+        csv=f"{EVAL}/conditional_{{state}}.csv",
+    log:
+        f"{LOGS}/evaluation/{{molecule}}/conditional_{{state}}.log",
+    benchmark:
+        f"{BENCH}/evaluation/{{molecule}}/conditional_{{state}}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+        gpu=0,
+    params:
+        settings=config["evaluation"],
+    script:
+        "../scripts/evaluate_conditional.py"
+
+
+rule evaluate_speed:
+    input:
+        unpack(speed_inputs),
+    output:
+        figure=report(
+            f"{RESULTS}/evaluation/speed.png",
+            caption="../report/speed.rst",
+            category="Speed and stability",
+        ),
+        csv=f"{RESULTS}/evaluation/speed.csv",
+    log:
+        f"{LOGS}/evaluation/speed.log",
+    benchmark:
+        f"{BENCH}/evaluation/speed.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+        gpu=0,
+    params:
+        molecules=CFG.evaluate,
+        ensembles=speed_ensembles(),
+        threads={
+            "md_production": CFG.gromacs.threads,
+            "md_conditional_run": 1,
+            "sd_production": 1,
+            "sd_conditional": workflow.cores,
+        },
+    script:
+        "../scripts/evaluate_speed.py"
+
+
+rule metrics:
+    input:
+        evaluation_csvs,
+    output:
+        json=f"{RESULTS}/evaluation/metrics.json",
+        csv=report(
+            f"{RESULTS}/evaluation/metrics.csv",
+            caption="../report/metrics.rst",
+            category="Metrics",
+        ),
+    log:
+        f"{LOGS}/evaluation/metrics.log",
+    benchmark:
+        f"{BENCH}/evaluation/metrics.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    script:
+        "../scripts/metrics.py"
