@@ -140,3 +140,19 @@ def test_tiny_config_end_to_end(tmp_path):
         ref = np.linalg.norm(start.pos[0][:, None] - start.pos[0][None], axis=-1)
         assert np.abs(dist - ref).max() < 1.0  # the minimised shared start
         assert np.abs(md_ens.pos[0, -1] - md_ens.pos[1, -1]).max() > 0.1  # new velocities per run
+
+    # evaluation: every figure, the metric rows of every rule, and a nested metrics.json
+    ev = tmp_path / "results" / "tiny" / "evaluation"
+    for fig in ("dihedrals", "dihedral_profiles", "bond_lengths", "bond_angles", "first_passage",
+                "conditional_alpha", "conditional_beta"):  # fmt: skip
+        assert (ev / "alanine-dipeptide" / f"{fig}.png").stat().st_size > 10_000, fig
+    assert (ev / "speed.png").stat().st_size > 10_000
+    rows = pd.read_csv(ev / "metrics.csv")
+    assert list(rows.columns) == ["molecule", "observable", "method", "statistic", "value"]
+    jsd = rows[(rows.observable == "phi/psi") & (rows.statistic == "jsd_nats")].set_index("method").value
+    assert set(jsd.index) == {"SD vs MD", "MD split-half", "SD split-half"} and jsd.between(0, np.log(2)).all()
+    cond = rows[rows.observable.str.startswith("phi/psi | alpha, t = ")]
+    assert set(cond.observable) == {"phi/psi | alpha, t = 1 ps", "phi/psi | alpha, t = 5 ps"}
+    nested = json.loads((ev / "metrics.json").read_text())
+    speedup = nested["alanine-dipeptide"]["throughput production"]["SD/MD"]["speedup"]
+    assert speedup > 0 and nested["alanine-dipeptide"]["stability"]["SD"]["violations_per_100k_steps"] >= 0

@@ -3,7 +3,9 @@ r"""Core-set states, first-passage times and populations.
 A frame belongs to the state whose core it entered last (Buchete and Hummer 2008):
 crossing the barrier and coming back without reaching the other core is not a
 transition. A first passage from A to B starts when the trajectory enters A's core
-(coming from B, or at its first visit) and ends when it first enters B's core.
+(coming from B, or at its first visit) and ends when it first enters B's core. A
+trajectory that begins inside A does not say when it entered A, so that first dwell is
+not counted.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def first_passage_times(assignment: np.ndarray, a: int, b: int, dt: float) -> np
     labels = s[starts]
     out = []
     for k in range(len(starts) - 1):
-        if labels[k] == a and labels[k + 1] == b and not (k == 0 and labels[0] == UNASSIGNED):
+        if labels[k] == a and labels[k + 1] == b and starts[k] > 0:
             out.append((starts[k + 1] - starts[k]) * dt)
     return np.asarray(out, dtype=float)
 
