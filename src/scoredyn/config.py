@@ -164,6 +164,17 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
             )
 
 
+#: The paper's times for P(X_t | X_0) (Fig. 3).
+PAPER_CONDITIONAL_TIMES_PS = (1.0, 10.0, 20.0, 40.0)
+
+
+def default_conditional_times(cfg: dict[str, Any]) -> list[float]:
+    """The paper's times that are whole SD steps within the ensembles, else the ensembles' end."""
+    lag, end = cfg["dataset"]["lag_ps"], cfg["rollout"]["conditional"]["time_ps"]
+    times = [t for t in PAPER_CONDITIONAL_TIMES_PS if t <= end + 1e-9 and abs(t / lag - round(t / lag)) < 1e-6]
+    return times or [float(end)]
+
+
 def validate_config(raw: dict[str, Any], where: str = "config", schema_path: str | None = None) -> dict[str, Any]:
     """Validate ``raw`` against the schema and the cross-key rules; fill defaults.
 
@@ -180,6 +191,7 @@ def validate_config(raw: dict[str, Any], where: str = "config", schema_path: str
     cfg["molecules"].setdefault("evaluate", list(cfg["molecules"]["train"]))
     cfg["train"].setdefault("seed", cfg["seed"])
     cfg["rollout"].setdefault("seed", cfg["seed"])
+    cfg["evaluation"].setdefault("conditional_times_ps", default_conditional_times(cfg))
     _cross_checks(cfg, where)
     return cfg
 

@@ -78,3 +78,17 @@ def test_missing_and_broken_files(tmp_path):
     bad.write_text(yaml.safe_dump(["a", "list"]))
     with pytest.raises(ConfigError, match=r"must be a mapping"):
         load_config(bad)
+
+
+def test_conditional_times_must_be_whole_lags_within_the_ensembles():
+    with pytest.raises(ConfigError, match=r"evaluation\.conditional_times_ps has \[1\.5\]"):
+        validate_config(base() | {"evaluation": {"conditional_times_ps": [1, 1.5]}})
+    with pytest.raises(ConfigError, match=r"beyond rollout\.conditional\.time_ps = 5"):
+        validate_config(base() | {"evaluation": {"conditional_times_ps": [10]},
+                                  "rollout": {"conditional": {"time_ps": 5}}})  # fmt: skip
+    cfg = validate_config(base() | {"evaluation": {"sweep": {"solvers": [{"name": "dpm3", "steps": 5}]}}})
+    assert cfg["evaluation"]["conditional_times_ps"] == [1, 10, 20, 40]
+    ten = validate_config(base() | {"dataset": {"lag_ps": 10}, "rollout": {"conditional": {"time_ps": 30}}})
+    assert ten["evaluation"]["conditional_times_ps"] == [10, 20]
+    with pytest.raises(ConfigError, match="steps"):
+        validate_config(base() | {"evaluation": {"sweep": {"solvers": [{"name": "dpm3"}]}}})

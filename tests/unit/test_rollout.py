@@ -6,7 +6,7 @@ import torch
 
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.diffusion.solver import SolverConfig
-from scoredyn.errors import CheckError
+from scoredyn.errors import CheckError, ScoredynError
 from scoredyn.geometry import adjacency, side_of_bond
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 from scoredyn.rollout.engine import Rollout, RolloutSettings
@@ -157,3 +157,11 @@ def test_h_bond_constraints_restore_lengths_and_leave_heavy_atoms(ala2_resolved)
     before = moved[:, pairs[:, 1]] - moved[:, pairs[:, 0]]
     after = fixed[:, pairs[:, 1]] - fixed[:, pairs[:, 0]]
     np.testing.assert_allclose(np.linalg.norm(np.cross(before, after), axis=-1), 0, atol=1e-9)
+
+
+def test_sweep_solver_labels_round_trip_and_bad_ones_are_explained():
+    from scoredyn.rollout.stage import parse_solver
+
+    assert parse_solver("dpm3x20") == SolverConfig("dpm3", 20) and parse_solver("dpmpp2mx5").label() == "dpmpp2mx5"
+    with pytest.raises(ScoredynError, match="dpm3x20"):
+        parse_solver("euler10")

@@ -57,6 +57,7 @@ wildcard_constraints:
     molecule="|".join(MOLECULES),
     index=r"\d+",
     state="|".join(STATES) or "no-state",
+    solver=r"(dpm1|dpm2|dpm3|dpmpp2m)x\d+",
 
 
 def start_method(molecule):
@@ -233,11 +234,47 @@ def speed_ensembles():
     return out
 
 
+def solver_label(solver):
+    return f"{solver['name']}x{solver['steps']}"
+
+
+def sweep_labels():
+    """The extra solver settings of the optional sweep, as labels such as dpm3x5."""
+    main = solver_label(config["rollout"]["solver"])
+    labels = [solver_label(s) for s in config["evaluation"]["sweep"]["solvers"]]
+    return [s for s in dict.fromkeys(labels) if s != main]
+
+
+def sweep_points():
+    """Every point of the sweep: the production's own solver first, then the extra ones."""
+    return [solver_label(config["rollout"]["solver"])] + sweep_labels()
+
+
+def sweep_time_ns():
+    return config["evaluation"]["sweep"].get(
+        "time_ns", config["rollout"]["production"]["time_ns"]
+    )
+
+
+def sweep_files(ext):
+    """Named input function: the sweep productions of one molecule."""
+
+    def files(wildcards):
+        sd = f"{RESULTS}/sd/{wildcards.molecule}"
+        return [f"{sd}/production.{ext}"] + [
+            f"{sd}/sweep/{s}/production.{ext}" for s in sweep_labels()
+        ]
+
+    return files
+
+
 def evaluation_csvs(wildcards):
     """The metric rows of every evaluation rule."""
     csvs = [f"{RESULTS}/evaluation/speed.csv"]
     for m in CFG.evaluate:
         csvs.append(f"{RESULTS}/evaluation/{m}/equilibrium.csv")
+        if sweep_labels():
+            csvs.append(f"{RESULTS}/evaluation/{m}/sweep_solver.csv")
         if md_conditional_enabled():
             csvs += [
                 f"{RESULTS}/evaluation/{m}/conditional_{s}.csv"

@@ -143,3 +143,35 @@ rule metrics:
         gpu=0,
     script:
         "../scripts/metrics.py"
+
+
+rule evaluate_sweep:
+    input:
+        md=f"{MD}/production.h5",
+        h5=sweep_files("h5"),
+        json=sweep_files("json"),
+        top=f"{MD}/topology/topol.top",
+    output:
+        figure=report(
+            f"{EVAL}/sweep_solver.png",
+            caption="../report/sweep.rst",
+            category="{molecule}",
+            subcategory="4 Solver sweep",
+        ),
+        csv=f"{EVAL}/sweep_solver.csv",
+    log:
+        f"{LOGS}/evaluation/{{molecule}}/sweep_solver.log",
+    benchmark:
+        f"{BENCH}/evaluation/{{molecule}}/sweep_solver.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+        gpu=0,
+    params:
+        solvers=sweep_points(),
+        settings=config["evaluation"],
+    script:
+        "../scripts/evaluate_sweep.py"

@@ -57,3 +57,31 @@ rule sd_conditional:
         settings=config["rollout"],
     script:
         "../scripts/sd_conditional.py"
+
+
+rule sd_sweep:
+    input:
+        model=f"{RESULTS}/model/model.pt",
+        h5=f"{MD}/production.h5",
+        top=f"{MD}/topology/topol.top",
+    output:
+        h5=f"{SD}/sweep/{{solver}}/production.h5",
+        pdb=f"{SD}/sweep/{{solver}}/production.pdb",
+        xtc=f"{SD}/sweep/{{solver}}/production.xtc",
+        json=f"{SD}/sweep/{{solver}}/production.json",
+    log:
+        f"{LOGS}/sd/{{molecule}}/sweep/{{solver}}.log",
+    benchmark:
+        f"{BENCH}/sd/{{molecule}}/sweep/{{solver}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=sd_runtime_min(1, sweep_time_ns() * 1000.0),
+        gpu=1,
+    params:
+        workdir=f"{SD}/sweep/{{solver}}/run",
+        settings={"rollout": config["rollout"], "sweep": config["evaluation"]["sweep"]},
+    script:
+        "../scripts/sd_sweep.py"

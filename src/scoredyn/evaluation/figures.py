@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from scoredyn.analysis.free_energy import free_energy
 from scoredyn.analysis.kde import kde_1d, kde_2d, scott_bandwidth
@@ -166,4 +167,36 @@ def speed_figure(table: pd.DataFrame) -> Figure:
     values = [v for r in stable.itertuples() for v in (r.rejections_per_100k, r.violations_per_100k)]
     colors = [c for m in stable["method"] for c in (method_color(m), "0.6")]
     bars(labels, values, colors, bottom, "moves per 100k SD steps", log=False, fmt="{:.0f}")
+    return fig
+
+
+def sweep_figure(rows: pd.DataFrame) -> Figure:
+    """Left: JSD against MD of the dihedral distribution (2D when there are two) against network
+    evaluations per SD step, one point per solver setting, MD's split-half floor dashed (paper
+    Fig. 4b). Right: simulated ns/day against evaluations per step."""
+    dihedral = [o for o in rows.observable.unique() if o not in ("solver", "stability")]
+    obs = next((o for o in dihedral if "/" in o), dihedral[0])
+    v = rows.set_index(["observable", "method", "statistic"]).value
+    labels = [m for m in rows[rows.statistic == "evaluations_per_step"].method]
+    nfe = np.array([v["solver", m, "evaluations_per_step"] for m in labels])
+    jsd = np.array([v[obs, f"{m} vs {REFERENCE}", "jsd_nats"] for m in labels])
+    speed = np.array([v["solver", m, "ns_per_day"] for m in labels])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.5, 3.0), layout="constrained")
+    for ax, y, ylabel in ((left, jsd, f"JSD of {obs} against MD (nats)"), (right, speed, "SD ns/day")):
+        ax.scatter(nfe, y, color=method_color("SD"), zorder=3)
+        for x_, y_, m in zip(nfe, y, labels, strict=True):
+            ax.annotate(m.removeprefix("SD[").removesuffix("]"), (x_, y_), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_xticks(sorted(set(nfe.tolist())), [f"{x:g}" for x in sorted(set(nfe.tolist()))])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("network evaluations per SD step")
+        ax.set_ylabel(ylabel)
+    floor = v.get((obs, f"{REFERENCE} split-half", "jsd_nats"), np.nan)
+    left.axhline(floor, color=method_color(REFERENCE), ls="--", lw=1, label="MD split-half floor")
+    left.set_ylim(0, max(np.nanmax(jsd), floor) * 1.2 + 1e-3)
+    left.legend(frameon=False)
+    right.set_yscale("log")
+    right.yaxis.set_major_formatter(ScalarFormatter())
+    right.yaxis.set_minor_formatter(NullFormatter())
     return fig

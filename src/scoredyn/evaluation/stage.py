@@ -237,6 +237,35 @@ def evaluate_speed_stage(
     return df
 
 
+def evaluate_sweep_stage(
+    cfg: Config, name: str, md_h5: Path, runs: dict[str, tuple[Path, Path]], topdir: Path, outputs: dict[str, Path],
+    log_file: Path | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Accuracy against cost of each solver setting (paper Fig. 4b): the dihedral JSDs against MD,
+    network evaluations per SD step, ns/day and check violations of each sweep rollout.
+
+    ``runs`` maps a solver label (``"dpm3x20"``) -> (production ``.h5``, its ``.json``).
+    """
+    mol = _resolved(cfg, name, topdir)
+    paths = {"MD": md_h5} | {f"SD[{label}]": h5 for label, (h5, _) in runs.items()}
+    observed = read_observed(mol, paths)
+    eq = equilibrium_rows(name, observed)
+    df = eq[~eq.observable.str.startswith(("bond ", "angle "))].copy()
+    extra = Rows(name)
+    for label, (_, js) in runs.items():
+        info = json.loads(Path(js).read_text())
+        steps = max(info["steps"] * info["replicas"], 1)
+        extra.add("solver", f"SD[{label}]", "evaluations_per_step", info["evaluations_per_step"])
+        extra.add("solver", f"SD[{label}]", "ns_per_day", info["ns_per_day"])
+        extra.add("stability", f"SD[{label}]", "violations_per_100k_steps", 1e5 * info["violations"] / steps)
+        extra.add("stability", f"SD[{label}]", "rejections_per_100k_steps", 1e5 * info["rejections"] / steps)
+    df = pd.concat([df, extra.frame()], ignore_index=True)
+    with plt.rc_context(figures.STYLE):
+        _save(figures.sweep_figure(df), outputs["figure"])
+    _write_csv(df, outputs["csv"])
+    return df
+
+
 def metrics_stage(csvs: list[Path], outputs: dict[str, Path], log_file: Path | None = None) -> pd.DataFrame:
     """Gather the rows of every evaluation rule into ``csv`` (tidy) and ``json`` (nested)."""
     frames = []

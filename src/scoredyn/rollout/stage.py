@@ -9,6 +9,8 @@ continues an existing rollout instead of starting it again.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import json
 import logging
@@ -215,3 +217,29 @@ def sd_conditional_stage(
     summary["checks"] = {k: float(getattr(rep, k).mean()) for k in ("bonds_ok", "chirality_ok", "trans_ok")}
     atomic_write_text(outputs["json"], json.dumps(summary, indent=1))
     return summary
+
+
+def with_solver(cfg: Config, solver: SolverConfig, time_ns: float | None = None) -> Config:
+    """A copy of ``cfg`` whose rollouts use ``solver`` (and run ``time_ns`` when given)."""
+    raw = copy.deepcopy(cfg.raw)
+    raw["rollout"]["solver"] = {"name": solver.name, "steps": solver.steps}
+    if time_ns is not None:
+        raw["rollout"]["production"]["time_ns"] = time_ns
+    return dataclasses.replace(cfg, raw=raw)
+
+
+def parse_solver(label: str) -> SolverConfig:
+    """``"dpm3x20"`` -> SolverConfig("dpm3", 20)."""
+    name, _, steps = label.rpartition("x")
+    try:
+        return SolverConfig(name, int(steps))
+    except ValueError as exc:
+        raise ScoredynError(f"solver label {label!r}: {exc}; write it as <solver>x<steps>, e.g. dpm3x20") from None
+
+
+def sd_sweep_stage(cfg: Config, name: str, solver: str, model: Path, production_h5: Path, topdir: Path,
+                   workdir: Path, outputs: dict[str, Path], threads: int = 1, log_file: Path | None = None
+                   ) -> dict[str, object]:  # fmt: skip
+    """An SD production of ``name`` with the solver setting ``solver`` (``"dpm3x5"``), for the sweep."""
+    sweep = with_solver(cfg, parse_solver(solver), cfg.raw["evaluation"]["sweep"].get("time_ns"))
+    return sd_production_stage(sweep, name, model, production_h5, topdir, workdir, outputs, threads, log_file)

@@ -1,0 +1,20 @@
+"""An SD production with one solver setting of the sweep (rule sd_sweep)."""
+
+from pathlib import Path
+
+from scoredyn.logs import run_rule
+from scoredyn.rollout.stage import sd_sweep_stage
+
+sm = snakemake  # noqa: F821 - provided by Snakemake
+run_rule(
+    sm,
+    sd_sweep_stage,
+    sm.wildcards.molecule,
+    sm.wildcards.solver,
+    model=Path(sm.input.model),
+    production_h5=Path(sm.input.h5),
+    topdir=Path(sm.input.top).parent,
+    workdir=Path(sm.params.workdir),
+    outputs={k: Path(sm.output[k]) for k in ("h5", "pdb", "xtc", "json")},
+    threads=sm.threads,
+)
