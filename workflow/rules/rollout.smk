@@ -84,4 +84,4 @@ rule sd_sweep:
         workdir=f"{SD}/sweep/{{solver}}/run",
         settings={"rollout": config["rollout"], "sweep": config["evaluation"]["sweep"]},
     script:
-        "../scripts/sd_sweep.py"
+        "../scripts/sd_production.py"

@@ -1,4 +1,4 @@
-"""One long score-dynamics trajectory of one molecule (rule sd_production)."""
+"""One long score-dynamics trajectory of one molecule (rules sd_production and sd_sweep)."""
 
 from pathlib import Path
 
@@ -16,4 +16,5 @@ run_rule(
     workdir=Path(sm.params.workdir),
     outputs={k: Path(sm.output[k]) for k in ("h5", "pdb", "xtc", "json")},
     threads=sm.threads,
+    solver=getattr(sm.wildcards, "solver", None),  # sd_sweep: one solver setting
 )

@@ -160,10 +160,17 @@ def sd_production_stage(
     workdir: Path,
     outputs: dict[str, Path],
     threads: int = 1,
+    solver: str | None = None,
     log_file: Path | None = None,
 ) -> dict[str, object]:
-    """One long rollout from an MD production frame -> ``h5``, ``pdb``, ``xtc`` and ``json``."""
+    """One long rollout from an MD production frame -> ``h5``, ``pdb``, ``xtc`` and ``json``.
+
+    ``solver`` (a label such as ``"dpm3x5"``) replaces ``rollout.solver`` and runs
+    ``evaluation.sweep.time_ns``: one point of the solver sweep.
+    """
     torch.set_num_threads(max(1, threads))
+    if solver is not None:
+        cfg = with_solver(cfg, parse_solver(solver), cfg.raw["evaluation"]["sweep"].get("time_ns"))
     roll = cfg.raw["rollout"]
     reference = read_trajectory(production_h5)
     frame = roll["production"]["start_frame"]
@@ -235,11 +242,3 @@ def parse_solver(label: str) -> SolverConfig:
         return SolverConfig(name, int(steps))
     except ValueError as exc:
         raise ScoredynError(f"solver label {label!r}: {exc}; write it as <solver>x<steps>, e.g. dpm3x20") from None
-
-
-def sd_sweep_stage(cfg: Config, name: str, solver: str, model: Path, production_h5: Path, topdir: Path,
-                   workdir: Path, outputs: dict[str, Path], threads: int = 1, log_file: Path | None = None
-                   ) -> dict[str, object]:  # fmt: skip
-    """An SD production of ``name`` with the solver setting ``solver`` (``"dpm3x5"``), for the sweep."""
-    sweep = with_solver(cfg, parse_solver(solver), cfg.raw["evaluation"]["sweep"].get("time_ns"))
-    return sd_production_stage(sweep, name, model, production_h5, topdir, workdir, outputs, threads, log_file)
