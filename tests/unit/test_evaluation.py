@@ -162,16 +162,16 @@ def test_speed_stage_computes_ns_per_day_from_benchmark_seconds(tmp_path):
     sd_json = tmp_path / "sd.json"
     sd_json.write_text(json.dumps({"simulated_ps_per_replica": 1000.0, "replicas": 1, "steps": 1000, "rejections": 3,
                                    "violations": 0, "threads": 1, "device": "cpu", "evaluations_per_step": 60.0,
-                                   "checks": {"bonds_ok": 1.0}}))  # fmt: skip
+                                   "wall_s": 86.4, "checks": {"bonds_ok": 1.0}}))  # fmt: skip
     ens = [{"molecule": "m", "state": "alpha", "method": "SD", "runs": 10, "ps": 40.0, "bench": [bench("ens", 8.64)]}]
     out = {"figure": tmp_path / "speed.png", "csv": tmp_path / "speed.csv"}
     df = evaluate_speed_stage(None, ["m"], {"json": [md_json], "bench": [bench("md", 86.4)]},
-                              {"json": [sd_json], "bench": [bench("sd", 86.4)]}, ens,
+                              {"json": [sd_json], "bench": [bench("sd", 0.5)]}, ens,
                               {"md_production": 2, "md_conditional_run": 1, "sd_production": 1, "sd_conditional": 2},
                               out)  # fmt: skip
     v = df.set_index(["observable", "method", "statistic"]).value
     assert v["throughput production", "MD", "ns_per_day"] == pytest.approx(100.0)  # 0.1 ns in 1/1000 day
-    assert v["throughput production", "SD", "ns_per_day"] == pytest.approx(1000.0)
+    assert v["throughput production", "SD", "ns_per_day"] == pytest.approx(1000.0)  # its own 86.4 s, not 0.5 s
     assert v["throughput production", "SD/MD", "speedup"] == pytest.approx(10.0)
     assert v["throughput ensemble alpha", "SD", "ns_per_day"] == pytest.approx(4000.0)
     assert v["stability", "SD", "rejections_per_100k_steps"] == pytest.approx(300.0)

@@ -192,6 +192,7 @@ def speed_inputs(wildcards):
         "sd_json": [f"{RESULTS}/sd/{m}/production.json" for m in mols],
         "sd_bench": [f"{BENCH}/sd/{m}/production.tsv" for m in mols],
         "ensembles": [e["output"] for e in speed_ensembles()],
+        "ensemble_json": [e["json"] for e in speed_ensembles() if "json" in e],
     }
     inputs["ensemble_bench"] = [b for e in speed_ensembles() for b in e["bench"]]
     return inputs
@@ -212,6 +213,7 @@ def speed_ensembles():
                     "runs": sd_runs,
                     "ps": ps,
                     "output": f"{RESULTS}/sd/{m}/conditional_{s}.h5",
+                    "json": f"{RESULTS}/sd/{m}/conditional_{s}.json",
                     "bench": [f"{BENCH}/sd/{m}/conditional_{s}.tsv"],
                 }
             )

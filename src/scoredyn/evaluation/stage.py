@@ -173,6 +173,16 @@ def _threads(n: int) -> str:
     return f"{n} thread" + ("s" if n != 1 else "")
 
 
+def _job_seconds(bench: Path, own_wall_s: float) -> float:
+    """Wall seconds of a job: its benchmark time, or the run's own recorded compute time when that is
+    longer (a rerun that resumed finished work takes seconds, but the simulation took its own time)."""
+    seconds = _benchmark_seconds(bench)
+    if seconds < own_wall_s:
+        log.warning("%s: %.1f s is less than the %.1f s its run recorded (it resumed); using the latter",
+                    bench, seconds, own_wall_s)  # fmt: skip
+    return max(seconds, own_wall_s)
+
+
 def _ns_per_day(ps: float, seconds: float) -> float:
     return ps / 1000.0 / max(seconds, 1e-9) * 86400.0
 
@@ -189,21 +199,23 @@ def evaluate_speed_stage(
     ----------
     md, sd : ``{"json": [...], "bench": [...]}`` of each molecule's production run, in ``molecules`` order
     ensembles : one entry per (molecule, state, method) with keys molecule, state, method,
-        runs (replicas), ps (per run) and bench (benchmark files: one, or one per run)
+        runs (replicas), ps (per run), bench (benchmark files: one, or one per run) and, for SD,
+        json (the rollout summary, whose wall_s counts every session of a resumed run)
     threads : threads of the rules md_production, md_conditional_run, sd_production, sd_conditional
     """
     table, rows = [], {m: Rows(m) for m in molecules}
     for k, name in enumerate(molecules):
         md_json = json.loads(Path(md["json"][k]).read_text())
         md_ps = sum(p["ps"] for p in md_json["phases"].values())
-        md_speed = _ns_per_day(md_ps, _benchmark_seconds(md["bench"][k]))
+        md_wall = sum(p.get("wall_s", 0.0) for p in md_json["phases"].values())
+        md_speed = _ns_per_day(md_ps, _job_seconds(md["bench"][k], md_wall))
         table.append({"label": f"MD production, {name}, {_threads(threads['md_production'])}", "method": "MD",
                       "ns_per_day": md_speed})  # fmt: skip
         rows[name].add("throughput production", "MD", "ns_per_day", md_speed)
         rows[name].add("throughput production", "MD", "mdrun_ns_per_day", md_json["phases"]["md"]["ns_per_day"])
         sd_json = json.loads(Path(sd["json"][k]).read_text())
         sd_ps = sd_json["simulated_ps_per_replica"] * sd_json["replicas"]
-        sd_speed = _ns_per_day(sd_ps, _benchmark_seconds(sd["bench"][k]))
+        sd_speed = _ns_per_day(sd_ps, _job_seconds(sd["bench"][k], sd_json.get("wall_s", 0.0)))
         steps = max(sd_json["steps"] * sd_json["replicas"], 1)
         per100k = {"rejections_per_100k": 1e5 * sd_json["rejections"] / steps,
                    "violations_per_100k": 1e5 * sd_json["violations"] / steps}  # fmt: skip
@@ -218,7 +230,9 @@ def evaluate_speed_stage(
             if isinstance(v, float):
                 rows[name].add("stability", "SD", f"frames_{check}", v)
     for e in ensembles:
-        seconds = sum(_benchmark_seconds(Path(b)) for b in e["bench"])  # type: ignore[union-attr]
+        benches = [Path(b) for b in e["bench"]]  # type: ignore[union-attr]
+        own = json.loads(Path(str(e["json"])).read_text()).get("wall_s", 0.0) if e.get("json") else 0.0
+        seconds = _job_seconds(benches[0], own) if len(benches) == 1 else sum(map(_benchmark_seconds, benches))
         speed = _ns_per_day(float(e["runs"]) * float(e["ps"]), seconds)  # type: ignore[arg-type]
         rule = "md_conditional_run" if e["method"] == REFERENCE else "sd_conditional"
         label = (f"{e['method']} ensemble, {e['molecule']} {e['state']}, {e['runs']} x {e['ps']:g} ps, "
