@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import NullFormatter
 
 from scoredyn.analysis.free_energy import free_energy
 from scoredyn.analysis.kde import kde_1d, kde_2d, scott_bandwidth
@@ -184,9 +184,12 @@ def sweep_figure(rows: pd.DataFrame) -> Figure:
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.5, 3.0), layout="constrained")
     for ax, y, ylabel in ((left, jsd, f"JSD of {obs} against MD (nats)"), (right, speed, "SD ns/day")):
         ax.scatter(nfe, y, color=method_color("SD"), zorder=3)
+        near: dict[tuple[float, float], list[str]] = {}  # points that would overlap share one label
         for x_, y_, m in zip(nfe, y, labels, strict=True):
-            ax.annotate(m.removeprefix("SD[").removesuffix("]"), (x_, y_), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")  # fmt: skip
+            near.setdefault((x_, round(y_ / (0.03 * np.nanmax(y) + 1e-12))), []).append(m[3:-1])
+        for k, ((x_, _), names) in enumerate(near.items()):
+            y_ = y[labels.index(f"SD[{names[0]}]")]
+            ax.annotate(", ".join(names), (x_, y_), fontsize=7, xytext=(4, 9 * (k % 2) - 3), textcoords="offset points")
         ax.set_xscale("log")
         ax.set_xticks(sorted(set(nfe.tolist())), [f"{x:g}" for x in sorted(set(nfe.tolist()))])
         ax.xaxis.set_minor_formatter(NullFormatter())
@@ -196,7 +199,5 @@ def sweep_figure(rows: pd.DataFrame) -> Figure:
     left.axhline(floor, color=method_color(REFERENCE), ls="--", lw=1, label="MD split-half floor")
     left.set_ylim(0, max(np.nanmax(jsd), floor) * 1.2 + 1e-3)
     left.legend(frameon=False)
-    right.set_yscale("log")
-    right.yaxis.set_major_formatter(ScalarFormatter())
-    right.yaxis.set_minor_formatter(NullFormatter())
+    right.set_ylim(0, np.nanmax(speed) * 1.15)
     return fig
