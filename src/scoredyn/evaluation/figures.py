@@ -96,7 +96,8 @@ def geometry_figure(observed: dict[str, Observed], kind: str, temperature_K: flo
             profile(centres, free_energy(dens, temperature_K), ax, method_color(method), method, f"{cls} ({unit})")
         ax.set_xlim(lo, hi)
         ax.set_ylim(0, f_max)
-        ax.set_title(f"{len(ref[cls]) // max(observed[REFERENCE].n_frames, 1)} {kind[:-1]}s {cls}")
+        n = len(ref[cls]) // max(observed[REFERENCE].n_frames, 1)
+        ax.set_title(f"{n} {kind[:-1] if n == 1 else kind} {cls}")
     axes[0].legend(frameon=False)
     fig.tight_layout()
     return fig
