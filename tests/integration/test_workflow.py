@@ -150,7 +150,9 @@ def test_tiny_config_end_to_end(tmp_path):
     rows = pd.read_csv(ev / "metrics.csv")
     assert list(rows.columns) == ["molecule", "observable", "method", "statistic", "value"]
     jsd = rows[(rows.observable == "phi/psi") & (rows.statistic == "jsd_nats")].set_index("method").value
-    assert set(jsd.index) == {"SD vs MD", "MD split-half", "SD split-half"} and jsd.between(0, np.log(2)).all()
+    assert set(jsd.index) == {"SD vs MD", "MD split-half", "SD split-half", "SD[dpm3x20] vs MD",
+                              "SD[dpm3x20] split-half", "SD[dpmpp2mx5] vs MD", "SD[dpmpp2mx5] split-half"}  # fmt: skip
+    assert jsd.between(0, np.log(2)).all() and (ev / "alanine-dipeptide" / "sweep_solver.png").is_file()
     cond = rows[rows.observable.str.startswith("phi/psi | alpha, t = ")]
     assert set(cond.observable) == {"phi/psi | alpha, t = 1 ps", "phi/psi | alpha, t = 5 ps"}
     nested = json.loads((ev / "metrics.json").read_text())
