@@ -59,3 +59,10 @@ def save_figure(fig: object, path: Path | str, dpi: int = 150) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=dpi)  # type: ignore[attr-defined]
     return Path(path)
+
+
+def write_csv(df: object, path: Path | str) -> Path:
+    """Write a pandas DataFrame as CSV (no index) atomically."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)  # type: ignore[attr-defined]
+    return Path(path)

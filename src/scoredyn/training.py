@@ -28,7 +28,7 @@ from scoredyn.data.loader import PairData
 from scoredyn.devices import pick_device
 from scoredyn.diffusion.loss import dsm_loss
 from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.io import atomic_path, save_figure
+from scoredyn.io import save_figure, write_csv
 from scoredyn.model.checkpoint import load_torch, model_record, save_torch
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 
@@ -210,8 +210,7 @@ def train(
         model_record(ema_net, ema.shadow, train_data.vocabulary, atom_types, train_data.lag_ps, schedule), model_out
     )
     df = pd.DataFrame(rows)
-    with atomic_path(metrics_out) as tmp:
-        df.to_csv(tmp, index=False)
+    write_csv(df, metrics_out)
     return df
 
 

@@ -28,22 +28,13 @@ from scoredyn.evaluation.metrics import (
     nested,
 )
 from scoredyn.evaluation.observe import Observed, observe
-from scoredyn.io import atomic_path, atomic_write_text, save_figure
-from scoredyn.md.topology import read_solute_topology
-from scoredyn.molecules import ResolvedMolecule, load_molecule
+from scoredyn.io import atomic_write_text, save_figure, write_csv
+from scoredyn.md.topology import resolve_molecule
+from scoredyn.molecules import ResolvedMolecule
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import read_trajectory
 
 log = logging.getLogger(__name__)
-
-
-def _resolved(cfg: Config, name: str, topdir: Path) -> ResolvedMolecule:
-    return load_molecule(name, cfg.molecule_root).resolve(read_solute_topology(topdir / "topol.top"))
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False)
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -78,7 +69,7 @@ def evaluate_equilibrium_stage(
     """
     ev = cfg.raw["evaluation"]
     temperature = cfg.md.temperature_K
-    mol = _resolved(cfg, name, topdir)
+    mol = resolve_molecule(name, cfg.molecule_root, topdir)
     observed = read_observed(mol, trajectories)
     seed = derive_seed(cfg.seed, name, "evaluate")
     eq = equilibrium_rows(name, observed)
@@ -98,7 +89,7 @@ def evaluate_equilibrium_stage(
         _save(figures.geometry_figure(observed, "bonds", temperature, f_max), outputs["bonds"])
         _save(figures.geometry_figure(observed, "angles", temperature, f_max), outputs["angles"])
         _save(figures.fpt_figure(passages, means), outputs["fpt"])
-    _write_csv(df, outputs["csv"])
+    write_csv(df, outputs["csv"])
     _log_headline(df, name)
     return df
 
@@ -133,7 +124,7 @@ def evaluate_conditional_stage(
     ``ensembles`` maps method -> ensemble ``.h5`` [R, T, N, 3]. Writes ``figure`` and ``csv``.
     """
     ev = cfg.raw["evaluation"]
-    mol = _resolved(cfg, name, topdir)
+    mol = resolve_molecule(name, cfg.molecule_root, topdir)
     dihedrals: dict[str, dict[str, np.ndarray]] = {}
     times: list[float] | None = None
     for method, path in ensembles.items():
@@ -157,7 +148,7 @@ def evaluate_conditional_stage(
         fig = figures.conditional_figure(dihedrals, times, state, ev["conditional_kde_bandwidth_deg"],
                                          cfg.md.temperature_K, ev["free_energy_max_kJ_mol"])  # fmt: skip
         _save(fig, outputs["figure"])
-    _write_csv(df, outputs["csv"])
+    write_csv(df, outputs["csv"])
     return df
 
 
@@ -247,7 +238,7 @@ def evaluate_speed_stage(
             table_df[col] = np.nan
     with plt.rc_context(figures.STYLE):
         _save(figures.speed_figure(table_df), outputs["figure"])
-    _write_csv(df, outputs["csv"])
+    write_csv(df, outputs["csv"])
     return df
 
 
@@ -260,7 +251,7 @@ def evaluate_sweep_stage(
 
     ``runs`` maps a solver label (``"dpm3x20"``) -> (production ``.h5``, its ``.json``).
     """
-    mol = _resolved(cfg, name, topdir)
+    mol = resolve_molecule(name, cfg.molecule_root, topdir)
     paths = {"MD": md_h5} | {f"SD[{label}]": h5 for label, (h5, _) in runs.items()}
     observed = read_observed(mol, paths)
     eq = equilibrium_rows(name, observed)
@@ -276,7 +267,7 @@ def evaluate_sweep_stage(
     df = pd.concat([df, extra.frame()], ignore_index=True)
     with plt.rc_context(figures.STYLE):
         _save(figures.sweep_figure(df), outputs["figure"])
-    _write_csv(df, outputs["csv"])
+    write_csv(df, outputs["csv"])
     return df
 
 
@@ -289,7 +280,7 @@ def metrics_stage(csvs: list[Path], outputs: dict[str, Path], log_file: Path | N
             raise ScoredynError(f"{path}: columns {list(df.columns)} are not {COLUMNS}; rerun the rule that wrote it")
         frames.append(df)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    _write_csv(df, outputs["csv"])
+    write_csv(df, outputs["csv"])
     atomic_write_text(outputs["json"], json.dumps(nested(df), indent=1))
     log.info("gathered %d metrics from %d files", len(df), len(csvs))
     return df

@@ -20,13 +20,20 @@ import pandas as pd
 from scoredyn.config import Config
 from scoredyn.errors import MoleculeError
 from scoredyn.geometry import adjacency, min_nonbonded_distance, set_dihedral
-from scoredyn.io import atomic_path, atomic_write_text, claim_workdir
+from scoredyn.io import atomic_write_text, claim_workdir, write_csv
 from scoredyn.md.box import find_box_edge, read_box, write_box
 from scoredyn.md.extract import load_solute_xtc, write_for_people
 from scoredyn.md.gmx import Gromacs
 from scoredyn.md.runs import Protocol
 from scoredyn.md.starts import draw_dihedral_start
-from scoredyn.md.topology import build_topology, read_gro_positions, read_solute_topology, topology_digest, write_gro
+from scoredyn.md.topology import (
+    build_topology,
+    read_gro_positions,
+    read_solute_topology,
+    resolve_molecule,
+    topology_digest,
+    write_gro,
+)
 from scoredyn.molecules import ResolvedMolecule, check_summary, load_molecule
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import Trajectory, read_trajectory, trajectory_info, write_trajectory
@@ -35,7 +42,7 @@ log = logging.getLogger(__name__)
 
 
 def _resolved(cfg: Config, name: str, topdir: Path) -> ResolvedMolecule:
-    return load_molecule(name, cfg.molecule_root).resolve(read_solute_topology(topdir / "topol.top"))
+    return resolve_molecule(name, cfg.molecule_root, topdir)
 
 
 def _protocol(cfg: Config, log_file: Path | None, mdp_dir: Path) -> Protocol:
@@ -223,8 +230,7 @@ def manifest_stage(start_files: list[Path], out_csv: Path) -> pd.DataFrame:
         n_frames, _, attrs = trajectory_info(f)
         rows.append({"file": Path(f).name, "frames": n_frames, **attrs})
     df = pd.DataFrame(rows)
-    with atomic_path(out_csv) as tmp:
-        df.to_csv(tmp, index=False)
+    write_csv(df, out_csv)
     return df
 
 

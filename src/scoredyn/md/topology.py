@@ -20,7 +20,7 @@ from scoredyn.errors import MoleculeError
 from scoredyn.io import atomic_write_text
 from scoredyn.md.alkane import n_alkane, n_alkane_coordinates
 from scoredyn.md.gmx import Gromacs
-from scoredyn.molecules import Molecule, SoluteTopology, element_from_mass
+from scoredyn.molecules import Molecule, ResolvedMolecule, SoluteTopology, element_from_mass, load_molecule
 
 WATER_RESNAMES = {"SOL", "HOH", "WAT", "TIP3", "TIP4", "SPC"}
 
@@ -213,3 +213,8 @@ def copy_topology(src: Path | str, dst: Path | str) -> Path:
     for f in [*src.glob("*.itp"), src / "topol.top"]:
         shutil.copy2(f, dst / f.name)
     return dst / "topol.top"
+
+
+def resolve_molecule(name: str, root: Path | str, topdir: Path | str) -> ResolvedMolecule:
+    """Molecule ``name`` (from ``root``) bound to the solute topology ``topdir/topol.top``."""
+    return load_molecule(name, root).resolve(read_solute_topology(Path(topdir) / "topol.top"))

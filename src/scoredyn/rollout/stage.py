@@ -26,9 +26,9 @@ from scoredyn.diffusion.solver import SolverConfig
 from scoredyn.errors import ScoredynError
 from scoredyn.io import atomic_write_text, claim_workdir
 from scoredyn.md.extract import solute_trajectory, write_for_people
-from scoredyn.md.topology import read_solute_topology
+from scoredyn.md.topology import resolve_molecule
 from scoredyn.model.checkpoint import CheckpointError, load_model
-from scoredyn.molecules import ResolvedMolecule, check_summary, load_molecule
+from scoredyn.molecules import ResolvedMolecule, check_summary
 from scoredyn.rollout.constraints import HBondConstraints
 from scoredyn.rollout.engine import Rollout, RolloutResult, RolloutSettings
 from scoredyn.rollout.sampler import DisplacementSampler
@@ -62,9 +62,7 @@ class RolloutSystem:
         self.device = pick_device(roll["device"])
         net, meta = load_model(model, self.device)
         self.lag_ps = float(meta["lag_ps"])
-        self.molecule: ResolvedMolecule = load_molecule(name, cfg.molecule_root).resolve(
-            read_solute_topology(topdir / "topol.top")
-        )
+        self.molecule: ResolvedMolecule = resolve_molecule(name, cfg.molecule_root, topdir)
         if self.molecule.top.n_atoms != reference.n_atoms:
             raise ScoredynError(
                 f"{ref_path}: has {reference.n_atoms} atoms but the topology in {topdir} has "
