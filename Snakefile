@@ -18,6 +18,18 @@ include: "workflow/rules/rollout.smk"
 include: "workflow/rules/evaluate.smk"
 
 
+# Bookkeeping and plots run on the submit host under a cluster executor.
+localrules:
+    all,
+    md_starts_manifest,
+    md_conditional,
+    evaluate_equilibrium,
+    evaluate_conditional,
+    evaluate_speed,
+    evaluate_sweep,
+    metrics,
+
+
 rule all:
     default_target: True
     input:

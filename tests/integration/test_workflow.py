@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,9 @@ from scoredyn.trajectory import read_trajectory
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-CONFIGS = [None, *sorted(str(p.relative_to(REPO)) for p in (REPO / "config").glob("*.yaml"))]
+PAPER = sorted(str(p.relative_to(REPO)) for p in (REPO / "config").glob("paper-*.yaml"))
+SMALL = [None, *sorted(str(p.relative_to(REPO)) for p in (REPO / "config").glob("*.yaml") if "paper-" not in p.name)]
+GPU_RULES = {"train", "sd_production", "sd_conditional", "sd_sweep"}
 
 
 def snakemake(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -25,22 +28,44 @@ def snakemake(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.Co
 
 
 @pytest.mark.workflow
-@pytest.mark.parametrize("configfile", CONFIGS, ids=lambda c: c or "config.yaml")
-def test_dry_run_plans_every_shipped_config(configfile):
+@pytest.mark.parametrize("configfile", SMALL, ids=lambda c: c or "config.yaml")
+def test_dry_run_plans_every_small_config(configfile):
     args = ["-n", "--forceall", "--quiet", "rules"] + (["--configfile", configfile] if configfile else [])
     res = snakemake(*args)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "md_production" in res.stdout + res.stderr
 
 
+def planned_jobs(text: str) -> tuple[dict[str, int], dict[str, set[tuple[str | None, str | None]]]]:
+    """Job counts per rule, and the (gpu, slurm_partition) requests of each rule, from a dry run."""
+    counts, requests, rule = {}, {}, None
+    for line in text.splitlines():
+        head = re.match(r"^(?:local)?rule (\w+):$", line.strip())
+        if head:
+            rule = head.group(1)
+            counts[rule] = counts.get(rule, 0) + 1
+        elif rule and line.strip().startswith("resources:"):
+            gpu, part = re.search(r"gpu=(\d+)", line), re.search(r"slurm_partition=([^,]+)", line)
+            requests.setdefault(rule, set()).add((gpu and gpu.group(1), part and part.group(1)))
+            rule = None
+    return counts, requests
+
+
 @pytest.mark.workflow
-def test_paper_ala2_plans_6000_starts_and_100_ns():
-    res = snakemake("-n", "--quiet", "rules", "--configfile", "config/paper-ala2.yaml")
+@pytest.mark.parametrize("configfile", PAPER)
+def test_slurm_profile_plans_every_paper_config_with_gpus_for_training_and_rollouts_only(configfile):
+    res = snakemake("-n", "--workflow-profile", "workflow/profiles/slurm", "--configfile", configfile)
     assert res.returncode == 0, res.stderr[-3000:]
-    text = res.stdout + res.stderr
-    counts = dict(line.split()[:2] for line in text.splitlines() if line.startswith("md_"))
-    assert counts["md_start"] == "6000" and counts["md_production"] == "1"
-    assert "production_ns: 100" in (REPO / "config" / "paper-ala2.yaml").read_text()
+    counts, requests = planned_jobs(res.stdout + res.stderr)
+    assert GPU_RULES <= set(requests) and {"md_production", "md_start", "dataset"} <= set(requests)
+    for rule, asked in requests.items():
+        if rule in GPU_RULES:
+            assert asked == {("1", "<gpu-partition>")}, rule
+        elif rule != "all":
+            assert asked == {("0", "<cpu-partition>")}, (rule, asked)
+    starts = {"config/paper-alkanes.yaml": 3 * 4000}.get(configfile, 6000)
+    assert counts["md_start"] == starts and counts["train"] == 1
+    assert counts["md_conditional_run"] == 2 * 1000  # two states, 1000 runs each
 
 
 @pytest.mark.workflow
