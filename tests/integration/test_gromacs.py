@@ -119,3 +119,27 @@ def test_interrupted_production_continues_from_checkpoint(gmx, tmp_path, ala2):
 
     pos, _ = read_solute_xtc(topdir / "solute.gro", work / "md.xtc")
     assert len(pos) == 21  # frames 0, 0.1, ..., 2.0 ps: nothing lost, nothing doubled
+
+
+def test_a_launcher_in_the_command_starts_mdrun_only(tmp_path, ala2):
+    _, topdir = ala2
+    gmx = Gromacs("env OMP_PROC_BIND=false gmx", tmp_path / "gmx.log")
+    assert gmx.launcher == ["env", "OMP_PROC_BIND=false"] and gmx.driver == "gmx" and not gmx.is_mpi
+    for f in ("topol.top", "solute.gro"):
+        shutil.copy(topdir / f, tmp_path / f)
+    for itp in topdir.glob("*.itp"):
+        shutil.copy(itp, tmp_path / itp.name)
+    (tmp_path / "em.mdp").write_text(
+        "integrator = steep\nnsteps = 20\ncutoff-scheme = Verlet\npbc = xyz\ncoulombtype = cut-off\n"
+        "rcoulomb = 1.0\nrvdw = 1.0\n"
+    )
+    gmx("editconf", cwd=tmp_path, f="solute.gro", o="box.gro", d=1.2, bt="cubic")
+    gmx("grompp", cwd=tmp_path, f="em.mdp", c="box.gro", p="topol.top", o="em.tpr", maxwarn=1)
+    gmx.mdrun(tmp_path, "em", threads=1)
+    assert (tmp_path / "em.gro").is_file()
+    log = (tmp_path / "gmx.log").read_text()
+    assert "env OMP_PROC_BIND=false gmx mdrun" in log and "env OMP_PROC_BIND=false gmx grompp" not in log
+    with pytest.raises(GromacsError, match="launcher 'no-such-launcher'"):
+        Gromacs("no-such-launcher gmx")
+    with pytest.raises(GromacsError, match="fix its quoting"):
+        Gromacs('mpirun "gmx')

@@ -17,4 +17,5 @@ run_rule(
     out_h5=Path(sm.output.h5),
     mdp_dir=Path(sm.params.mdp_dir),
     hot_h5=Path(sm.input.hot) if "hot" in sm.input.keys() else None,
+    threads=sm.threads,
 )

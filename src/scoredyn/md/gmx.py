@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -52,19 +53,28 @@ class Gromacs:
 
     Parameters
     ----------
-    command : the driver, as in ``gromacs.command`` of the config
+    command : as in ``gromacs.command`` of the config: the driver, optionally after a
+        launcher that starts mdrun (``"mpirun -np 4 gmx_mpi"``, ``"srun gmx_mpi"``). The
+        preparation tools (grompp, solvate, ...) always run serially, without the launcher.
     log_file : where every tool's command line and output is appended
     """
 
     def __init__(self, command: str = "gmx", log_file: Path | str | None = None) -> None:
         self.command = command
-        self.path = find_gmx(command)
+        try:
+            *self.launcher, self.driver = shlex.split(command)
+        except ValueError as exc:
+            msg = f"gromacs.command {command!r} cannot be split into words ({exc}); fix its quoting"
+            raise GromacsError(msg) from None
+        self.path = find_gmx(self.driver)
+        if self.launcher and shutil.which(self.launcher[0]) is None:
+            raise GromacsError(f"the launcher {self.launcher[0]!r} of gromacs.command {command!r} is not on PATH")
         self.log_file = Path(log_file) if log_file else None
-        self.is_mpi = "mpi" in Path(command).name
+        self.is_mpi = "mpi" in Path(self.driver).name
 
     def _tool(self, name: str):
         gromacs = _gromacs_module()
-        cls = gromacs.tools.tool_factory(name.capitalize().replace("-", "_"), name, self.command)
+        cls = gromacs.tools.tool_factory(name.capitalize().replace("-", "_"), name, self.driver)
         return cls(failure=None)
 
     def __call__(
@@ -77,16 +87,22 @@ class Gromacs:
         """
         gromacs = _gromacs_module()
         cmd = self._tool(tool)
+        launcher = self.launcher if tool == "mdrun" else []
         with gromacs.utilities.in_dir(str(cwd), create=False):
             kwargs = dict(flags, stdout=False, stderr=False)
             if stdin is not None:
                 kwargs["input"] = list(stdin)
             try:
-                rc, out, err = cmd(*args, **kwargs)
+                if launcher:  # GromacsWrapper builds the command line; the launcher goes in front
+                    argv = [*launcher, *cmd.commandline(*args, **flags)]
+                    done = subprocess.run(argv, capture_output=True, text=True, input="\n".join(stdin or []))
+                    rc, out, err = done.returncode, done.stdout, done.stderr
+                else:
+                    rc, out, err = cmd(*args, **kwargs)
             except OSError as exc:  # the driver vanished or is not executable
                 raise GromacsError(f"could not start {self.command} {tool}: {exc}; {INSTALL_HINT}") from None
         text = (out or "") + (err or "")
-        line = " ".join(cmd.commandline(*args, **flags))
+        line = " ".join([*launcher, *cmd.commandline(*args, **flags)])
         if self.log_file:
             with open(self.log_file, "a") as fh:
                 fh.write(f"\n$ (cd {cwd} && {line})\n{text}\n")

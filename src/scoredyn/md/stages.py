@@ -55,7 +55,8 @@ def _inputs(cfg: Config, topdir: Path, seed: int, **extra: object) -> dict[str, 
     The settings of the diverse starts are left out; callers that depend on them add them.
     """
     md = {k: v for k, v in cfg.raw["md"].items() if k not in ("starts", "conditional")}
-    return {"md": md, "gmx": cfg.gromacs.command, "seed": seed, "topology": topology_digest(topdir), **extra}
+    driver = cfg.gromacs.command.split()[-1]  # the launcher (mpirun -np N) does not change results
+    return {"md": md, "gmx": driver, "seed": seed, "topology": topology_digest(topdir), **extra}
 
 
 def topology_stage(cfg: Config, name: str, outdir: Path, log_file: Path | None = None) -> None:
@@ -169,6 +170,7 @@ def start_stage(
     out_h5: Path,
     mdp_dir: Path,
     hot_h5: Path | None = None,
+    threads: int = 1,
     log_file: Path | None = None,
 ) -> None:
     """One short run from a diverse start -> ``starts/start_<index>.h5``.
@@ -198,8 +200,8 @@ def start_stage(
     top = mol.top
     start_gro = workdir / "start.gro"
     write_gro(start_gro, f"{name} start {index}", top.resids, top.resnames, top.names, pos / 10.0, [5.0] * 3)
-    phases = proto.prepare_solution(topdir, start_gro, edge, workdir, seed, threads=1)
-    phases.append(proto.run_nvt(workdir, run_ps, seed, threads=1))
+    phases = proto.prepare_solution(topdir, start_gro, edge, workdir, seed, threads)
+    phases.append(proto.run_nvt(workdir, run_ps, seed, threads))
     traj = load_solute_xtc(
         topdir / "solute.gro",
         workdir / "md.xtc",
