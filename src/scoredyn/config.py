@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from scoredyn.errors import ConfigError
 from scoredyn.schema import validate
+
+if TYPE_CHECKING:
+    from scoredyn.molecules import Molecule
 
 #: Number density of liquid water (molecules per nm^3) used to estimate the box edge.
 WATER_PER_NM3 = 33.4
@@ -104,6 +107,12 @@ class Config:
     gromacs: GromacsConfig
     md: MDConfig
     raw: dict[str, Any]
+
+    def molecule(self, name: str) -> Molecule:
+        """The description of molecule ``name``: from ``molecules.define``, else from ``molecules.root``."""
+        from scoredyn.molecules import load_molecule
+
+        return load_molecule(name, self.molecule_root, self.raw["molecules"].get("define"))
 
     @property
     def molecules(self) -> list[str]:
@@ -235,8 +244,6 @@ def load_config(
         raw=cfg,
     )
     if check_molecules:
-        from scoredyn.molecules import load_molecule
-
         for name in config.molecules:
-            load_molecule(name, config.molecule_root)
+            config.molecule(name)
     return config

@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from scoredyn.errors import MoleculeError
-from scoredyn.geometry import bond_lengths, dihedrals, signed_volume
+from scoredyn.geometry import adjacency, bond_lengths, dihedrals, signed_volume
 from scoredyn.schema import validate
 
 #: |omega| above this (degrees) is a trans peptide bond; cis lies near 0.
@@ -146,25 +146,31 @@ class Molecule:
     starts: dict[str, Any]
     dihedrals: dict[str, tuple[str, str, str, str]]
     states: dict[str, State]
-    bond_rules: list[BondRule]
-    stereocentres: list[Stereocentre]
+    bond_rules: list[BondRule]  # empty: derived from the built structure
+    stereocentres: list[Stereocentre] | None  # None: derived from the topology and the built structure
     peptide_bonds: list[tuple[str, str, str, str]] = field(default_factory=list)
+    base: Path | None = None  # where relative file names are read (default: the molecule.yaml's folder)
 
     @property
     def folder(self) -> Path:
-        return self.path.parent
+        return self.base or self.path.parent
 
     @property
     def start_method(self) -> str:
         return str(self.starts["method"])
 
-    def resolve(self, top: SoluteTopology) -> ResolvedMolecule:
-        """Bind every selector and bond rule to atom indices of ``top``."""
+    def resolve(self, top: SoluteTopology, reference: np.ndarray | None = None) -> ResolvedMolecule:
+        """Bind every selector and bond rule to atom indices of ``top``.
+
+        ``reference`` [N, 3] (Angstrom, the built structure) supplies the bond ranges and
+        stereocentres that the description leaves out.
+        """
         where = str(self.path)
         quads = {k: np.array([top.select(s, where) for s in v]) for k, v in self.dihedrals.items()}
+        bond_rules = self.bond_rules or derived_bond_rules(top, reference, where)
         rules = np.full(len(top.bonds), -1, dtype=int)
         for b, (i, j) in enumerate(top.bonds.tolist()):
-            for r, rule in enumerate(self.bond_rules):
+            for r, rule in enumerate(bond_rules):
                 if rule.matches(top.elements[i], top.elements[j]):
                     rules[b] = r
                     break
@@ -174,12 +180,64 @@ class Molecule:
                     f"({top.elements[i]}-{top.elements[j]}) has no range under checks.bonds; "
                     "add a rule for that element pair"
                 )
-        stereo = [
-            (top.select(s.centre, where), [top.select(n, where) for n in s.neighbours], s.sign)
-            for s in self.stereocentres
-        ]
+        if self.stereocentres is None:
+            stereo = derived_stereocentres(top, reference) if reference is not None else []
+        else:
+            stereo = [
+                (top.select(s.centre, where), [top.select(n, where) for n in s.neighbours], s.sign)
+                for s in self.stereocentres
+            ]
         omegas = np.array([[top.select(s, where) for s in q] for q in self.peptide_bonds], dtype=int)
-        return ResolvedMolecule(self, top, quads, rules, stereo, omegas.reshape(-1, 4))
+        return ResolvedMolecule(self, top, quads, rules, stereo, omegas.reshape(-1, 4), bond_rules)
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    """An element pair, heavy element first."""
+    return tuple(sorted((a, b), key=lambda e: (e == "H", e)))  # type: ignore[return-value]
+
+
+def derived_bond_rules(top: SoluteTopology, reference: np.ndarray | None, where: str) -> list[BondRule]:
+    """One rule per element pair of ``top``: [0.82, 1.15] x the shortest and longest such bond in
+    ``reference`` (a stretch of 15 % breaks a covalent bond; thermal motion at 300 K stays
+    within a few per cent)."""
+    if reference is None:
+        raise MoleculeError(
+            f"{where}: checks.bonds is left out, so the bond ranges come from the built structure; "
+            "build the topology first (md_topology) or declare checks.bonds"
+        )
+    lengths = bond_lengths(np.asarray(reference, dtype=float), top.bonds)
+    classes: dict[tuple[str, str], list[float]] = {}
+    for (i, j), d in zip(top.bonds.tolist(), lengths.tolist(), strict=True):
+        classes.setdefault(_pair(top.elements[i], top.elements[j]), []).append(d)
+    return [BondRule(pair, round(0.82 * min(d), 3), round(1.15 * max(d), 3)) for pair, d in sorted(classes.items())]
+
+
+def environment_classes(top: SoluteTopology) -> list[int]:
+    """Atoms in the same class have the same bonded environment at every depth (colour refinement
+    of the bond graph, starting from the elements)."""
+    nbrs = adjacency(top.n_atoms, top.bonds.tolist())
+    labels = [top.elements.index(e) for e in top.elements]
+    for _ in range(top.n_atoms):
+        keys = [(labels[i], tuple(sorted(labels[j] for j in nbrs[i]))) for i in range(top.n_atoms)]
+        index = {k: n for n, k in enumerate(sorted(set(keys)))}
+        new = [index[k] for k in keys]
+        if len(set(new)) == len(set(labels)):
+            return new
+        labels = new
+    return labels
+
+
+def derived_stereocentres(top: SoluteTopology, reference: np.ndarray) -> list[tuple[int, list[int], int]]:
+    """(centre, three neighbours, sign in ``reference``) of every atom with four bonded neighbours in
+    pairwise different environments (a tetrahedral stereocentre)."""
+    nbrs = adjacency(top.n_atoms, top.bonds.tolist())
+    classes = environment_classes(top)
+    out = []
+    for c in range(top.n_atoms):
+        if len(nbrs[c]) == 4 and len({classes[j] for j in nbrs[c]}) == 4:
+            three = sorted(nbrs[c])[:3]
+            out.append((c, three, int(np.sign(signed_volume(np.asarray(reference, dtype=float), c, three)))))
+    return out
 
 
 @dataclass(frozen=True)
@@ -206,6 +264,7 @@ class ResolvedMolecule:
     bond_rule_index: np.ndarray  # [B] rule per bond
     stereo: list[tuple[int, list[int], int]]  # (centre, neighbours, sign)
     peptide_bond_atoms: np.ndarray  # [P, 4]
+    bond_rules: list[BondRule]  # declared, or derived from the built structure
 
     def dihedral_values(self, pos: np.ndarray) -> dict[str, np.ndarray]:
         """Dihedrals of interest in degrees, each [...] for pos [..., N, 3]."""
@@ -229,7 +288,7 @@ class ResolvedMolecule:
         ``labels`` names the structures in messages (default ``frame t``).
         """
         pos = np.asarray(pos, dtype=float).reshape(-1, self.top.n_atoms, 3)
-        rules = self.molecule.bond_rules
+        rules = self.bond_rules
         lengths = bond_lengths(pos, self.top.bonds)  # [T, B]
         low = np.array([rules[r].low for r in self.bond_rule_index])
         high = np.array([rules[r].high for r in self.bond_rule_index])
@@ -332,27 +391,41 @@ def _ranges(spec: Any) -> list[tuple[float, float]]:
     return [(float(lo), float(hi)) for lo, hi in pairs]
 
 
-def load_molecule(name: str, root: Path | str | None = None) -> Molecule:
-    """Read and validate ``<root>/<name>/molecule.yaml``.
+def load_molecule(name: str, root: Path | str | None = None, defined: dict[str, Any] | None = None) -> Molecule:
+    """The molecule ``name``: from ``defined`` (the config's ``molecules.define``) when it is there,
+    else from ``<root>/<name>/molecule.yaml``.
+
+    A description in the config reads its files relative to the working directory.
 
     Raises
     ------
     MoleculeError
         If the folder or file is missing, or the description is invalid.
     """
+    if defined and name in defined:
+        return parse_molecule(defined[name], name, Path(f"config molecules.define.{name}"), Path.cwd())
     root = Path(root) if root is not None else molecules_root()
     path = root / name / "molecule.yaml"
     if not path.is_file():
         have = sorted(p.parent.name for p in root.glob("*/molecule.yaml"))
         raise MoleculeError(
             f"{path}: no such molecule description; known molecules in {root}: {', '.join(have) or 'none'}. "
-            "Add a folder with a molecule.yaml (see README, 'Adding a molecule')"
+            "Add a folder with a molecule.yaml or describe it under molecules.define in the config "
+            "(see README, 'Adding a molecule')"
         )
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise MoleculeError(f"{path}: not valid YAML ({exc})") from None
+    return parse_molecule(raw, name, path, path.parent)
+
+
+def parse_molecule(raw: Any, name: str, path: Path, base: Path) -> Molecule:
+    """Validate a molecule description (the content of a molecule.yaml) and check its files exist."""
     validate(raw, _molecule_schema(), str(path), MoleculeError)
+    for key in ("structure", "topology"):
+        if key in raw["topology"] and not (base / raw["topology"][key]).is_file():
+            raise MoleculeError(f"{path}: topology.{key} {raw['topology'][key]!r} is not a file in {base}")
     dih = {k: tuple(v) for k, v in raw.get("dihedrals", {}).items()}
     states = {}
     for s, spec in raw.get("states", {}).items():
@@ -363,10 +436,12 @@ def load_molecule(name: str, root: Path | str | None = None) -> Molecule:
             )
         states[s] = State(s, {d: _ranges(r) for d, r in spec["ranges"].items()}, dict(spec["centre"]))
     checks = raw.get("checks", {})
-    stereo = [
-        Stereocentre(c["centre"], tuple(c["neighbours"]), 1 if c["sign"] == "positive" else -1, c.get("label", ""))
-        for c in checks.get("stereocentres", [])
-    ]
+    stereo = None
+    if "stereocentres" in checks:
+        stereo = [
+            Stereocentre(c["centre"], tuple(c["neighbours"]), 1 if c["sign"] == "positive" else -1, c.get("label", ""))
+            for c in checks["stereocentres"]
+        ]
     starts = raw["starts"]
     if starts["method"] == "dihedrals":
         missing = set(starts["dihedrals"]) - set(dih)
@@ -380,7 +455,8 @@ def load_molecule(name: str, root: Path | str | None = None) -> Molecule:
         starts=starts,
         dihedrals=dih,
         states=states,
-        bond_rules=[BondRule(tuple(b["pair"]), *map(float, b["range"])) for b in checks["bonds"]],
+        bond_rules=[BondRule(tuple(b["pair"]), *map(float, b["range"])) for b in checks.get("bonds", [])],
         stereocentres=stereo,
         peptide_bonds=[tuple(q) for q in checks.get("peptide_bonds", [])],
+        base=base,
     )

@@ -3,7 +3,6 @@ from pathlib import Path
 
 from scoredyn.config import load_config
 from scoredyn.errors import ScoredynError
-from scoredyn.molecules import load_molecule
 
 
 def _validated_config():
@@ -32,7 +31,7 @@ SD = f"{RESULTS}/sd/{{molecule}}"
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 MDP_DIR = str(Path(workflow.basedir) / "resources" / "mdp")
-MOLECULES = {name: load_molecule(name, CFG.molecule_root) for name in CFG.molecules}
+MOLECULES = {name: CFG.molecule(name) for name in CFG.molecules}
 
 
 def conditional_states(molecule):

@@ -69,7 +69,7 @@ def evaluate_equilibrium_stage(
     """
     ev = cfg.raw["evaluation"]
     temperature = cfg.md.temperature_K
-    mol = resolve_molecule(name, cfg.molecule_root, topdir)
+    mol = resolve_molecule(cfg.molecule(name), topdir)
     observed = read_observed(mol, trajectories)
     seed = derive_seed(cfg.seed, name, "evaluate")
     eq = equilibrium_rows(name, observed)
@@ -124,7 +124,7 @@ def evaluate_conditional_stage(
     ``ensembles`` maps method -> ensemble ``.h5`` [R, T, N, 3]. Writes ``figure`` and ``csv``.
     """
     ev = cfg.raw["evaluation"]
-    mol = resolve_molecule(name, cfg.molecule_root, topdir)
+    mol = resolve_molecule(cfg.molecule(name), topdir)
     dihedrals: dict[str, dict[str, np.ndarray]] = {}
     times: list[float] | None = None
     for method, path in ensembles.items():
@@ -251,7 +251,7 @@ def evaluate_sweep_stage(
 
     ``runs`` maps a solver label (``"dpm3x20"``) -> (production ``.h5``, its ``.json``).
     """
-    mol = resolve_molecule(name, cfg.molecule_root, topdir)
+    mol = resolve_molecule(cfg.molecule(name), topdir)
     paths = {"MD": md_h5} | {f"SD[{label}]": h5 for label, (h5, _) in runs.items()}
     observed = read_observed(mol, paths)
     eq = equilibrium_rows(name, observed)

@@ -34,7 +34,7 @@ from scoredyn.md.topology import (
     topology_digest,
     write_gro,
 )
-from scoredyn.molecules import ResolvedMolecule, check_summary, load_molecule
+from scoredyn.molecules import ResolvedMolecule, check_summary
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import Trajectory, read_trajectory, trajectory_info, write_trajectory
 
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 
 def _resolved(cfg: Config, name: str, topdir: Path) -> ResolvedMolecule:
-    return resolve_molecule(name, cfg.molecule_root, topdir)
+    return resolve_molecule(cfg.molecule(name), topdir)
 
 
 def _protocol(cfg: Config, log_file: Path | None, mdp_dir: Path) -> Protocol:
@@ -61,7 +61,7 @@ def _inputs(cfg: Config, topdir: Path, seed: int, **extra: object) -> dict[str, 
 
 def topology_stage(cfg: Config, name: str, outdir: Path, log_file: Path | None = None) -> None:
     """Build the solute topology (``topol.top``, ``solute.gro``) of molecule ``name``."""
-    mol = load_molecule(name, cfg.molecule_root)
+    mol = cfg.molecule(name)
     build_topology(mol, Gromacs(cfg.gromacs.command, log_file), cfg.md.forcefield, cfg.md.water_model, outdir)
     log.info("built the %s topology in %s", name, outdir)
 

@@ -20,7 +20,7 @@ from scoredyn.errors import MoleculeError
 from scoredyn.io import atomic_write_text
 from scoredyn.md.alkane import n_alkane, n_alkane_coordinates
 from scoredyn.md.gmx import Gromacs
-from scoredyn.molecules import Molecule, ResolvedMolecule, SoluteTopology, element_from_mass, load_molecule
+from scoredyn.molecules import Molecule, ResolvedMolecule, SoluteTopology, element_from_mass
 
 WATER_RESNAMES = {"SOL", "HOH", "WAT", "TIP3", "TIP4", "SPC"}
 
@@ -103,6 +103,47 @@ def _build_alkane(mol: Molecule, ff: str, water: str, out: Path) -> None:
     write_gro(out / "solute.gro", mol.name, [1] * hc.n_atoms, [res] * hc.n_atoms, hc.names, pos_nm, box)
 
 
+def _local_includes(top: Path) -> list[Path]:
+    """The files a topology #includes from its own folder (force-field includes are not local)."""
+    found = []
+    for line in top.read_text().splitlines():
+        m = re.match(r'\s*#include\s+"([^"]+)"', line)
+        if m and (top.parent / m.group(1)).is_file():
+            inc = top.parent / m.group(1)
+            found += [inc, *_local_includes(inc)]
+    return found
+
+
+def _build_files(mol: Molecule, gmx: Gromacs, water: str, out: Path) -> None:
+    """Copy the user's topology (and its local includes) and structure; add the water model."""
+    spec = mol.topology
+    top, structure = mol.folder / spec["topology"], mol.folder / spec["structure"]
+    for inc in _local_includes(top):
+        if inc.parent.resolve() != top.parent.resolve():
+            raise MoleculeError(
+                f"{mol.path}: {top} includes {inc}, outside its folder; keep the .itp files beside the .top"
+            )
+        shutil.copy2(inc, out / inc.name)
+    text = top.read_text()
+    ff = re.search(r'#include\s+"([^"/]+)\.ff/forcefield\.itp"', text)
+    if ff is None:
+        raise MoleculeError(
+            f'{mol.path}: {top} includes no force field (a line #include "<name>.ff/forcefield.itp"); '
+            "the water model and its parameters come from the force field"
+        )
+    if not re.search(r'#include\s+"[^"]+\.ff/(tip\w+|spc\w*)\.itp"', text):
+        system = re.search(r"^\s*\[\s*system\s*\]", text, flags=re.M)
+        if system is None:
+            raise MoleculeError(f"{mol.path}: {top} has no [ system ] section")
+        water_line = f'#include "{ff.group(1)}.ff/{water}.itp"  ; added by scoredyn\n\n'
+        text = text[: system.start()] + water_line + text[system.start() :]
+    atomic_write_text(out / "topol.top", text)
+    if structure.suffix == ".gro":
+        shutil.copy2(structure, out / "solute.gro")
+    else:
+        gmx("editconf", cwd=out, f=str(structure.resolve()), o="solute.gro")
+
+
 def build_topology(mol: Molecule, gmx: Gromacs, forcefield: str, water_model: str, out: Path | str) -> Path:
     """Write ``topol.top``, local ``.itp`` files and ``solute.gro`` into ``out``.
 
@@ -115,10 +156,16 @@ def build_topology(mol: Molecule, gmx: Gromacs, forcefield: str, water_model: st
         _build_pdb2gmx(mol, gmx, forcefield, water_model, out)
     elif method == "alkane":
         _build_alkane(mol, forcefield, water_model, out)
+    elif method == "files":
+        _build_files(mol, gmx, water_model, out)
     else:  # the schema admits no other method
         raise MoleculeError(f"{mol.path}: unknown topology.method {method!r}")
-    top = read_solute_topology(out / "topol.top")
-    mol.resolve(top)  # every selector and bond rule must fit the built topology
+    resolved = resolve_molecule(mol, out)  # every selector and bond rule must fit the built topology
+    if len(read_gro_positions(out / "solute.gro")[0]) != resolved.top.n_atoms:
+        raise MoleculeError(
+            f"{mol.path}: the structure has a different number of atoms than the topology's solute "
+            f"({resolved.top.n_atoms}); give the solute alone, in topology order"
+        )
     return out
 
 
@@ -215,6 +262,10 @@ def copy_topology(src: Path | str, dst: Path | str) -> Path:
     return dst / "topol.top"
 
 
-def resolve_molecule(name: str, root: Path | str, topdir: Path | str) -> ResolvedMolecule:
-    """Molecule ``name`` (from ``root``) bound to the solute topology ``topdir/topol.top``."""
-    return load_molecule(name, root).resolve(read_solute_topology(Path(topdir) / "topol.top"))
+def resolve_molecule(mol: Molecule, topdir: Path | str) -> ResolvedMolecule:
+    """``mol`` bound to the solute topology ``topdir/topol.top``; checks the description leaves
+    out are derived from the built structure ``topdir/solute.gro``."""
+    top = read_solute_topology(Path(topdir) / "topol.top")
+    pos_nm, _ = read_gro_positions(Path(topdir) / "solute.gro")
+    reference = 10.0 * pos_nm if len(pos_nm) == top.n_atoms else None
+    return mol.resolve(top, reference)

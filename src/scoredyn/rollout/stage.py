@@ -62,7 +62,7 @@ class RolloutSystem:
         self.device = pick_device(roll["device"])
         net, meta = load_model(model, self.device)
         self.lag_ps = float(meta["lag_ps"])
-        self.molecule: ResolvedMolecule = resolve_molecule(name, cfg.molecule_root, topdir)
+        self.molecule: ResolvedMolecule = resolve_molecule(cfg.molecule(name), topdir)
         if self.molecule.top.n_atoms != reference.n_atoms:
             raise ScoredynError(
                 f"{ref_path}: has {reference.n_atoms} atoms but the topology in {topdir} has "
