@@ -183,3 +183,51 @@ def test_tiny_config_end_to_end(tmp_path):
     nested = json.loads((ev / "metrics.json").read_text())
     speedup = nested["alanine-dipeptide"]["throughput production"]["SD/MD"]["speedup"]
     assert speedup > 0 and nested["alanine-dipeptide"]["stability"]["SD"]["violations_per_100k_steps"] >= 0
+
+
+GLYCINE = {
+    "description": "Glycine dipeptide (ACE-GLY-NAC), described in the config alone",
+    "topology": {"method": "pdb2gmx", "structure": "gly.pdb", "termini": ["None", "None"]},
+    "starts": {"method": "dihedrals", "dihedrals": ["phi", "psi"]},
+    "dihedrals": {"phi": ["ACE:C", "GLY:N", "GLY:CA", "GLY:C"], "psi": ["GLY:N", "GLY:CA", "GLY:C", "NAC:N"]},
+    "states": {
+        "alpha": {"ranges": {"phi": [-120, -40], "psi": [-80, 0]}, "centre": {"phi": -80, "psi": -40}},
+        "beta": {"ranges": {"phi": [-170, -50], "psi": [110, 190]}, "centre": {"phi": -80, "psi": 150}},
+    },
+    "checks": {"peptide_bonds": [["ACE:CH3", "ACE:C", "GLY:N", "GLY:CA"], ["GLY:CA", "GLY:C", "NAC:N", "NAC:CH3"]]},
+}
+
+
+def glycine_pdb(path: Path) -> Path:
+    """Glycine dipeptide's heavy atoms: alanine dipeptide's without the CB."""
+    lines = (REPO / "resources" / "molecules" / "alanine-dipeptide" / "structure.pdb").read_text().splitlines()
+    path.write_text("\n".join(ln.replace("ALA", "GLY") for ln in lines if " CB " not in ln) + "\n")
+    return path
+
+
+@pytest.mark.gromacs
+@pytest.mark.workflow
+def test_a_molecule_described_in_the_config_alone_runs_through_the_tiny_pipeline(tmp_path):
+    import yaml
+
+    (tmp_path / "config.yaml").symlink_to(REPO / "config.yaml")
+    glycine_pdb(tmp_path / "gly.pdb")
+    name = "glycine-dipeptide"
+    mine = {"run": "newmol", "molecules": {"train": [name], "evaluate": [name], "define": {name: GLYCINE}}}
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(mine))
+    args = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--configfile",
+            str(REPO / "config" / "tiny.yaml"), str(tmp_path / "mine.yaml")]  # fmt: skip
+    broken = dict(mine, molecules=dict(mine["molecules"], define={name: dict(GLYCINE, topology={
+        "method": "files", "structure": "gly.gro", "topology": "gly.top"})}))  # fmt: skip
+    (tmp_path / "broken.yaml").write_text(yaml.safe_dump(broken))
+    res = snakemake("-n", *args[:-1], str(tmp_path / "broken.yaml"), cwd=tmp_path)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0 and "topology.structure 'gly.gro' is not a file" in out and "Traceback" not in out
+    res = snakemake("--cores", "2", *args, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-5000:]
+    results = tmp_path / "results" / "newmol"
+    prod = json.loads((results / "md" / name / "production.json").read_text())
+    assert prod["checks"]["bonds_ok"] == 1.0 and prod["checks"]["trans_ok"] == 1.0  # derived bond ranges hold
+    assert read_trajectory(results / "sd" / name / "production.h5").n_atoms == 19  # 22 - CB - 3 HB + HA2
+    metrics = json.loads((results / "evaluation" / "metrics.json").read_text())
+    assert "phi/psi" in metrics[name] and (results / "evaluation" / name / "dihedrals.png").is_file()
