@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from scoredyn.config import load_config
-from scoredyn.errors import GromacsError
+from scoredyn.errors import GromacsError, MoleculeError
 from scoredyn.geometry import bond_lengths, signed_volume
 from scoredyn.md.gmx import Gromacs
 from scoredyn.md.runs import Protocol, default_mdp_dir
 from scoredyn.md.starts import draw_dihedral_start
-from scoredyn.md.topology import build_topology, read_gro_positions, read_solute_topology
-from scoredyn.molecules import load_molecule
+from scoredyn.md.topology import build_topology, read_gro_positions, read_solute_topology, resolve_molecule
+from scoredyn.molecules import load_molecule, parse_molecule
 
 pytestmark = pytest.mark.gromacs
 REPO = Path(__file__).resolve().parents[2]
@@ -143,3 +143,43 @@ def test_a_launcher_in_the_command_starts_mdrun_only(tmp_path, ala2):
         Gromacs("no-such-launcher gmx")
     with pytest.raises(GromacsError, match="fix its quoting"):
         Gromacs('mpirun "gmx')
+
+
+def test_own_files_build_with_the_water_model_added_and_checks_derived(gmx, tmp_path, ala2, monkeypatch):
+    mol, topdir = ala2
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    top = (topdir / "topol.top").read_text()
+    lines = [ln for ln in top.splitlines() if "tip4p.itp" not in ln and "ions.itp" not in ln]
+    (mine / "ala.top").write_text("\n".join(lines) + "\n")
+    for itp in topdir.glob("*.itp"):
+        shutil.copy(itp, mine / itp.name)
+    shutil.copy(topdir / "solute.gro", mine / "ala.gro")
+    desc = {"topology": {"method": "files", "structure": "ala.gro", "topology": "ala.top"},
+            "starts": {"method": "dihedrals", "dihedrals": ["phi"]},
+            "dihedrals": {"phi": ["ACE:C", "ALA:N", "ALA:CA", "ALA:C"]}}  # fmt: skip
+    monkeypatch.chdir(mine)  # a description in the config reads its files from the working directory
+    own = load_molecule("my-ala", defined={"my-ala": desc}, root=ROOT)
+    assert own.folder == mine and own.stereocentres is None and own.bond_rules == []
+    out = build_topology(own, gmx, "oplsaa", "tip4p", tmp_path / "built")
+    assert '#include "oplsaa.ff/tip4p.itp"  ; added by scoredyn' in (out / "topol.top").read_text()
+    resolved = resolve_molecule(own, out)
+    assert resolved.top.n_atoms == 22 and [c for c, _, _ in resolved.stereo] == [mol.stereo[0][0]]  # CA alone
+    pos = read_gro_positions(out / "solute.gro")[0] * 10.0
+    assert resolved.check(pos[None]).ok.all()
+    mirrored = pos * np.array([-1.0, 1.0, 1.0])
+    assert not resolved.check(mirrored[None]).chirality_ok.any()  # the derived stereocentre catches D-alanine
+    stretched = pos.copy()
+    ca, cb = resolved.top.select("ALA:CA"), resolved.top.select("ALA:CB")
+    stretched[cb] += 0.35 * (pos[cb] - pos[ca])  # CA-CB from 1.53 to 2.07 A
+    assert not resolved.check(stretched[None]).bonds_ok.any()
+    # the box and solvation work on the added water model
+    proto = Protocol(gmx, load_config({"run": "t", "molecules": {"train": ["alanine-dipeptide"], "root": str(ROOT)},
+                                       "md": {"n_waters": 250, "cutoff_nm": 0.7, "minimize_steps": 50,
+                                              "equilibrate_ps": 0.05}}).md, default_mdp_dir())  # fmt: skip
+    proto.prepare_solution(out, out / "solute.gro", 2.06, tmp_path / "run", seed=1, threads=1)
+    assert (tmp_path / "run" / "eq.gro").is_file()
+    (mine / "bad.top").write_text("\n".join(ln for ln in lines if "forcefield.itp" not in ln) + "\n")
+    bad = parse_molecule(dict(desc, topology=dict(desc["topology"], topology="bad.top")), "bad", mine / "m.yaml", mine)
+    with pytest.raises(MoleculeError, match="includes no force field"):
+        build_topology(bad, gmx, "oplsaa", "tip4p", tmp_path / "bad")

@@ -84,3 +84,27 @@ def test_nearest_to_centre_picks_the_core_frame_closest_to_the_centre(butane):
     assert mol.nearest_to_centre(frames, "gauche") == 3  # 60 is nearer the centre 65 than -65 is
     with pytest.raises(MoleculeError, match="no structure of the 1 given lies in the core of state 'gauche'"):
         mol.nearest_to_centre(frames[4:], "gauche")
+
+
+def test_derived_checks_find_alanines_stereocentre_and_none_in_butane(ala2_resolved, butane):
+    from scoredyn.molecules import derived_bond_rules, derived_stereocentres, environment_classes
+
+    mol, pos = ala2_resolved
+    top = mol.top
+    [(centre, _, sign)] = derived_stereocentres(top, pos)
+    assert centre == top.select("ALA:CA") and sign in (-1, 1)
+    classes = environment_classes(top)
+    methyl_h = [top.select(f"ACE:HH3{k}") for k in (1, 2, 3)]
+    assert len({classes[h] for h in methyl_h}) == 1 and classes[top.select("ACE:CH3")] != classes[top.select("NAC:CH3")]
+    rules = derived_bond_rules(top, pos, "here")
+    assert {r.pair for r in rules} == {("C", "C"), ("C", "N"), ("C", "O"), ("C", "H"), ("N", "H")}
+    from scoredyn.geometry import bond_lengths
+
+    lengths = bond_lengths(pos, top.bonds)
+    for (i, j), d in zip(top.bonds.tolist(), lengths, strict=True):
+        rule = next(r for r in rules if r.matches(top.elements[i], top.elements[j]))
+        assert rule.low < 0.9 * d and 1.1 * d < rule.high and not rule.low < 1.3 * d < rule.high
+    bmol, bpos = butane
+    assert derived_stereocentres(bmol.top, bpos) == []  # every carbon carries two or three equal hydrogens
+    with pytest.raises(MoleculeError, match=r"checks\.bonds is left out"):
+        derived_bond_rules(top, None, "here")
