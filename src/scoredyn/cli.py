@@ -38,6 +38,37 @@ def _info(args: argparse.Namespace) -> None:
         print(f"  {k}: {v}")
 
 
+def _merged(files: list[Path]) -> dict:
+    """Config files overlaid in order, as Snakemake overlays --configfile on config.yaml."""
+    import yaml
+
+    def merge(a: dict, b: dict) -> dict:
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        return out
+
+    raw: dict = {}
+    for f in files:
+        if not f.is_file():
+            raise ScoredynError(f"{f}: no such config file")
+        raw = merge(raw, yaml.safe_load(f.read_text()) or {})
+    return raw
+
+
+def _estimate(args: argparse.Namespace) -> None:
+    from scoredyn.config import load_config
+    from scoredyn.estimate import estimate, measure
+
+    small = load_config(_merged([args.base, *args.small]))
+    target = load_config(_merged([args.base, *args.config]))
+    results = args.results or Path("results") / small.run
+    table = estimate(target, small, measure(small, results))
+    print(f"estimated cost of run {target.run!r}, from the measured run {small.run!r} in {results}:")
+    for r in table.itertuples():
+        print(f"  {r.what:<22} {r.amount:>12,.1f} {r.unit:<28} ({r._4})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scoredyn", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -51,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="summarise an HDF5 trajectory")
     i.add_argument("h5", type=Path)
     i.set_defaults(func=_info)
+    e = sub.add_parser("estimate", help="estimate the cost of a config from a small run that finished here")
+    e.add_argument("config", type=Path, nargs="+", help="the run's config file(s), overlaid on --base")
+    e.add_argument("--base", type=Path, default=Path("config.yaml"), help="the workflow's default config")
+    e.add_argument("--small", type=Path, nargs="*", default=[],
+                   help="the measured run's config file(s) over --base (default: none, i.e. the demo)")  # fmt: skip
+    e.add_argument("--results", type=Path, default=None, help="its results folder (default: results/<run>)")
+    e.set_defaults(func=_estimate)
     return p
 
 

@@ -34,7 +34,8 @@ def _levels(f_max: float, step: float = 2.0) -> np.ndarray:
 def _grid(n: int, ncols: int, size: tuple[float, float]) -> tuple[Figure, np.ndarray]:
     ncols = max(1, min(ncols, n))
     nrows = max(1, math.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False,
+                             layout="constrained")  # fmt: skip
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     return fig, axes.ravel()
@@ -77,7 +78,6 @@ def dihedral_profiles_figure(observed: dict[str, Observed], temperature_K: float
         ax.set_xticks(np.arange(-180, 181, 90))
         ax.set_ylim(0, f_max)
         ax.legend(frameon=False)
-    fig.tight_layout()
     return fig
 
 
@@ -99,7 +99,6 @@ def geometry_figure(observed: dict[str, Observed], kind: str, temperature_K: flo
         n = len(ref[cls]) // max(observed[REFERENCE].n_frames, 1)
         ax.set_title(f"{n} {kind[:-1] if n == 1 else kind} {cls}")
     axes[0].legend(frameon=False)
-    fig.tight_layout()
     return fig
 
 
@@ -113,7 +112,6 @@ def fpt_figure(passages: dict[str, dict[tuple[str, str], np.ndarray]], means: di
                       f"{greek(a)} → {greek(b)}")  # fmt: skip
     if not pairs:
         axes[0].text(0.5, 0.5, "the molecule declares fewer than two states", ha="center", transform=axes[0].transAxes)
-    fig.tight_layout()
     return fig
 
 
@@ -134,7 +132,6 @@ def conditional_figure(dihedrals: dict[str, dict[str, np.ndarray]], times_ps: li
             ax.set_title(f"from {greek(state)}, t = {t:g} ps")
         axes[0].set_ylabel("density (1/deg)")
         axes[0].legend(frameon=False)
-        fig.tight_layout()
         return fig
     fig, axes = plt.subplots(len(methods), len(times_ps), figsize=(2.5 * len(times_ps) + 0.8, 2.6 * len(methods)),
                              squeeze=False, layout="constrained")  # fmt: skip

@@ -74,7 +74,11 @@ def evaluate_equilibrium_stage(
     seed = derive_seed(cfg.seed, name, "evaluate")
     eq = equilibrium_rows(name, observed)
     kin, passages, means = kinetics_rows(name, observed, n_boot=ev["bootstrap_samples"], seed=seed)
-    df = pd.concat([eq, kin], ignore_index=True)
+    seen = Rows(name)
+    seen.add("training", "SD", "seen_in_training", float(name in cfg.train))
+    df = pd.concat([eq, kin, seen.frame()], ignore_index=True)
+    held_out = "" if name in cfg.train else " (held out: SD never saw this molecule in training)"
+    title = f"{name}: SD against MD{held_out}"
     f_max, bw = ev["free_energy_max_kJ_mol"], ev["kde_bandwidth_deg"]
     with plt.rc_context(figures.STYLE):
         if len(mol.dihedral_atoms) >= 2:
@@ -84,11 +88,16 @@ def evaluate_equilibrium_stage(
             fig = figures.ramachandran_figure(observed, centres, temperature, bw, f_max)
         else:
             fig = figures.dihedral_profiles_figure(observed, temperature, bw, f_max)
-        _save(fig, outputs["dihedrals"])
-        _save(figures.dihedral_profiles_figure(observed, temperature, bw, f_max), outputs["dihedral_profiles"])
-        _save(figures.geometry_figure(observed, "bonds", temperature, f_max), outputs["bonds"])
-        _save(figures.geometry_figure(observed, "angles", temperature, f_max), outputs["angles"])
-        _save(figures.fpt_figure(passages, means), outputs["fpt"])
+        figs = {
+            "dihedrals": fig,
+            "dihedral_profiles": figures.dihedral_profiles_figure(observed, temperature, bw, f_max),
+            "bonds": figures.geometry_figure(observed, "bonds", temperature, f_max),
+            "angles": figures.geometry_figure(observed, "angles", temperature, f_max),
+            "fpt": figures.fpt_figure(passages, means),
+        }
+        for key, f in figs.items():
+            f.suptitle(title, fontsize=9)
+            _save(f, outputs[key])
     write_csv(df, outputs["csv"])
     _log_headline(df, name)
     return df

@@ -1,0 +1,134 @@
+"""What a config will cost, extrapolated from a small run that finished on this machine.
+
+Rates come from the small run's own measurements (mdrun's ns/day, training samples/s,
+SD ps/s), which stay right when a job was resumed, and scale to the target config:
+
+- MD: CPU-seconds per ps grow with the number of atoms times the cube of the cut-off
+  (the real-space pair work of PME dominates at these sizes);
+- training: seconds per sample grow with width^2 x blocks (the edge MLPs);
+- SD: seconds per network evaluation grow the same way, per replica-step;
+- disk: bytes per ps of trajectory (solute files and GROMACS working files, the latter
+  scaled by atoms), bytes per training pair.
+
+The numbers are estimates for planning a cluster allocation, good to a factor of about 2.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from scoredyn.config import Config
+from scoredyn.errors import ScoredynError
+
+#: atoms per water molecule of each water model
+WATER_SITES = {"tip3p": 3, "spc": 3, "spce": 3, "tip4p": 4, "tip4pew": 4, "tip5p": 5}
+
+
+def _json(path: Path) -> dict:
+    if not path.is_file():
+        raise ScoredynError(f"{path}: missing; finish the small run first (snakemake --cores N) and estimate again")
+    return json.loads(path.read_text())
+
+
+def _box_atoms(cfg: Config) -> float:
+    return cfg.md.n_waters * WATER_SITES.get(cfg.md.water_model, 4)
+
+
+def _net_cost(cfg: Config) -> float:
+    t = cfg.raw["train"]
+    return float(t["width"]) ** 2 * t["n_blocks"]
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Measured on the small run."""
+
+    md_cpu_s_per_ps: float  # per CPU thread-second, in the small run's box
+    train_s_per_sample: float
+    train_device: str
+    sd_s_per_evaluation_step: float  # one replica, one network evaluation
+    sd_device: str
+    md_bytes_per_ps: float  # solute h5 + xtc
+    run_bytes_per_ps: float  # GROMACS working files of the production
+    dataset_bytes_per_pair: float
+
+
+def measure(small: Config, results: Path) -> Rates:
+    """Rates of the small run of ``small`` whose outputs are under ``results``."""
+    mol = small.evaluate[0]
+    md_dir, sd_dir = results / "md" / mol, results / "sd" / mol
+    prod = _json(md_dir / "production.json")
+    md_ps = prod["phases"]["md"]["ps"]
+    md_cpu = small.gromacs.threads * 86400.0 / (1000.0 * prod["phases"]["md"]["ns_per_day"])
+    metrics = results / "model" / "metrics.csv"
+    if not metrics.is_file():
+        raise ScoredynError(f"{metrics}: missing; finish the small run's training first")
+    samples_per_s = float(pd.read_csv(metrics)["samples_per_s"].dropna().iloc[-1])
+    log = results / "logs" / "train.log"
+    found = re.findall(r"training took [\d.]+ s on (\w+)", log.read_text()) if log.is_file() else []
+    sd = _json(sd_dir / "production.json")
+    summary = _json(results / "dataset" / "summary.json")
+    pairs = sum(s.get("train", 0) + s.get("val", 0) for s in summary.get("sources", [])) or 1
+    run_dir = md_dir / "production_run"
+    run_bytes = sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file()) if run_dir.is_dir() else 0
+    solute = sum((md_dir / f).stat().st_size for f in ("production.h5", "production.xtc") if (md_dir / f).is_file())
+    return Rates(
+        md_cpu_s_per_ps=md_cpu,
+        train_s_per_sample=1.0 / samples_per_s,
+        train_device=found[-1] if found else "the small run's device",
+        sd_s_per_evaluation_step=1.0 / (sd["ps_per_s"] / sd["lag_ps"]) / sd["evaluations_per_step"],
+        sd_device=sd["device"],
+        md_bytes_per_ps=solute / md_ps,
+        run_bytes_per_ps=run_bytes / md_ps,
+        dataset_bytes_per_pair=(results / "dataset" / "dataset.h5").stat().st_size / pairs,
+    )
+
+
+def estimate(target: Config, small: Config, rates: Rates) -> pd.DataFrame:
+    """One row per cost: what, amount, unit, and how it was derived."""
+    md, roll, ev = target.md, target.raw["rollout"], target.raw["evaluation"]
+    box = (_box_atoms(target) / _box_atoms(small)) * (md.cutoff_nm / small.md.cutoff_nm) ** 3
+    cpu_per_ps = rates.md_cpu_s_per_ps * box
+    n_eval = len(target.evaluate)
+    prod_ps = (md.production_ns * 1000.0 + md.equilibrate_ps) * len(target.molecules)
+    starts = {"dihedrals": md.dihedral_starts, "vacuum_hot": md.vacuum_hot}
+    start_ps = 0.0
+    for m in target.train:
+        spec = starts[target.molecule(m).start_method]
+        start_ps += spec.count * (md.equilibrate_ps + spec.run_ps)
+    states = sum(len(target.molecule(m).states) for m in target.evaluate)
+    cond_runs = target.raw["md"]["conditional"]["replicas"] * states
+    cond_ps = cond_runs * roll["conditional"]["time_ps"] + states * md.equilibrate_ps
+    t = target.raw["train"]
+    net = _net_cost(target) / _net_cost(small)
+    train_h = t["steps"] * t["batch_size"] * rates.train_s_per_sample * net / 3600.0
+    nfe = {"dpm1": 1, "dpm2": 2, "dpm3": 3, "dpmpp2m": 1}
+    per_eval = rates.sd_s_per_evaluation_step * net
+    lag = target.raw["dataset"]["lag_ps"]
+    sd_steps = roll["production"]["time_ns"] * 1000.0 / lag * n_eval
+    sd_h = sd_steps * nfe[roll["solver"]["name"]] * roll["solver"]["steps"] * per_eval / 3600.0
+    sweep_time = ev["sweep"].get("time_ns", roll["production"]["time_ns"])
+    sweep_h = sum(nfe[s["name"]] * s["steps"] for s in ev["sweep"]["solvers"]) * sweep_time * 1000.0 / lag
+    sweep_h *= n_eval * per_eval / 3600.0
+    cond_steps = roll["conditional"]["replicas"] * roll["conditional"]["time_ps"] / lag * states
+    cond_h = cond_steps * nfe[roll["solver"]["name"]] * roll["solver"]["steps"] * per_eval / 3600.0
+    pairs = (md.production_ns * 1000.0 * len(target.train) + start_ps) / lag  # about one pair per lag of data
+    atoms = _box_atoms(target) / _box_atoms(small)
+    disk = (prod_ps + start_ps + cond_ps) * (rates.md_bytes_per_ps + rates.run_bytes_per_ps * atoms)
+    disk += pairs * rates.dataset_bytes_per_pair
+    rows = [
+        ("MD production", prod_ps * cpu_per_ps / 3600.0, "CPU-hours", f"{prod_ps / 1000:g} ns"),
+        ("MD diverse starts", start_ps * cpu_per_ps / 3600.0, "CPU-hours", f"{start_ps / 1000:g} ns"),
+        ("MD conditional runs", cond_ps * cpu_per_ps / 3600.0, "CPU-hours", f"{cond_runs} runs"),
+        ("training", train_h, f"{rates.train_device}-hours", f"{t['steps']} steps x {t['batch_size']}"),
+        ("SD production", sd_h, f"{rates.sd_device}-hours (1 replica)", f"{sd_steps:g} steps"),
+        ("SD conditional", cond_h, f"{rates.sd_device}-hours unbatched", f"{cond_steps:g} replica-steps"),
+        ("SD solver sweep", sweep_h, f"{rates.sd_device}-hours", f"{len(ev['sweep']['solvers'])} settings"),
+        ("disk", disk / 1e9, "GB", "trajectories, GROMACS working files, dataset"),
+    ]
+    return pd.DataFrame(rows, columns=["what", "amount", "unit", "for"])
