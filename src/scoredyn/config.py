@@ -120,6 +120,11 @@ class Config:
         return self.train + [m for m in self.evaluate if m not in self.train]
 
 
+def is_multiple(value: float, step: float) -> bool:
+    """Whether ``value`` is a whole number of ``step`` (to 1e-6 of a step)."""
+    return abs(value / step - round(value / step)) <= 1e-6
+
+
 def _cross_checks(cfg: dict[str, Any], where: str) -> None:
     md = cfg["md"]
     edge = box_edge_estimate_nm(md["n_waters"])
@@ -140,8 +145,7 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
         raise ConfigError(
             f"{where}: train.width = {cfg['train']['width']} must be even (it holds sin and cos features)"
         )
-    ratio = cfg["dataset"]["lag_ps"] / md["frame_interval_ps"]
-    if abs(ratio - round(ratio)) > 1e-6:
+    if not is_multiple(cfg["dataset"]["lag_ps"], md["frame_interval_ps"]):
         raise ConfigError(
             f"{where}: dataset.lag_ps = {cfg['dataset']['lag_ps']} is not a multiple of md.frame_interval_ps = "
             f"{md['frame_interval_ps']}; choose a lag that is a whole number of saved frames"
@@ -149,13 +153,13 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
     lag, roll = cfg["dataset"]["lag_ps"], cfg["rollout"]
     for key, ps in (("production.time_ns", 1000.0 * roll["production"]["time_ns"]),
                     ("conditional.time_ps", roll["conditional"]["time_ps"])):  # fmt: skip
-        if ps / lag < 1 - 1e-9 or abs(ps / lag - round(ps / lag)) > 1e-6:
+        if ps / lag < 1 - 1e-9 or not is_multiple(ps, lag):
             raise ConfigError(
                 f"{where}: rollout.{key} is not a whole number (at least one) of SD steps of "
                 f"dataset.lag_ps = {lag} ps; make it a multiple of the lag"
             )
     times = cfg["evaluation"]["conditional_times_ps"]
-    off = [t for t in times if abs(t / lag - round(t / lag)) > 1e-6]
+    off = [t for t in times if not is_multiple(t, lag)]
     if off:
         raise ConfigError(
             f"{where}: evaluation.conditional_times_ps has {off}, which are not multiples of dataset.lag_ps = {lag} ps"
@@ -166,8 +170,7 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
             f"{roll['conditional']['time_ps']}; add a shorter time or lengthen the ensembles"
         )
     for key in ("frame_interval_ps", "equilibrate_ps"):
-        steps = md[key] * 1000.0 / md["timestep_fs"]
-        if abs(steps - round(steps)) > 1e-6:
+        if not is_multiple(md[key] * 1000.0, md["timestep_fs"]):
             raise ConfigError(
                 f"{where}: md.{key} = {md[key]} is not a whole number of md.timestep_fs = {md['timestep_fs']}"
             )
@@ -180,7 +183,7 @@ PAPER_CONDITIONAL_TIMES_PS = (1.0, 10.0, 20.0, 40.0)
 def default_conditional_times(cfg: dict[str, Any]) -> list[float]:
     """The paper's times that are whole SD steps within the ensembles, else the ensembles' end."""
     lag, end = cfg["dataset"]["lag_ps"], cfg["rollout"]["conditional"]["time_ps"]
-    times = [t for t in PAPER_CONDITIONAL_TIMES_PS if t <= end + 1e-9 and abs(t / lag - round(t / lag)) < 1e-6]
+    times = [t for t in PAPER_CONDITIONAL_TIMES_PS if t <= end + 1e-9 and is_multiple(t, lag)]
     return times or [float(end)]
 
 

@@ -185,15 +185,16 @@ def md_conditional_enabled():
 def speed_inputs(wildcards):
     """Production outputs and benchmark files of every evaluated molecule, and of the ensembles."""
     mols = CFG.evaluate
+    ensembles = speed_ensembles()
     inputs = {
         "md_json": [f"{RESULTS}/md/{m}/production.json" for m in mols],
         "md_bench": [f"{BENCH}/md/{m}/production.tsv" for m in mols],
         "sd_json": [f"{RESULTS}/sd/{m}/production.json" for m in mols],
         "sd_bench": [f"{BENCH}/sd/{m}/production.tsv" for m in mols],
-        "ensembles": [e["output"] for e in speed_ensembles()],
-        "ensemble_json": [e["json"] for e in speed_ensembles() if "json" in e],
+        "ensembles": [e["output"] for e in ensembles],
+        "ensemble_json": [e["json"] for e in ensembles if "json" in e],
+        "ensemble_bench": [b for e in ensembles for b in e["bench"]],
     }
-    inputs["ensemble_bench"] = [b for e in speed_ensembles() for b in e["bench"]]
     return inputs
 
 

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from scoredyn.config import Config
+from scoredyn.config import Config, is_multiple
 from scoredyn.errors import ScoredynError, TrajectoryError
 from scoredyn.evaluation import figures
 from scoredyn.evaluation.metrics import (
@@ -115,7 +115,7 @@ def _log_headline(df: pd.DataFrame, name: str) -> None:
 def conditional_times(cfg: Config, lag_ps: float, time_ps: float) -> list[float]:
     """The configured times at which P(X_t | X_0) is compared that the ensembles reach."""
     times = [t for t in cfg.raw["evaluation"]["conditional_times_ps"] if t <= time_ps + 1e-9]
-    off = [t for t in times if abs(t / lag_ps - round(t / lag_ps)) > 1e-6]
+    off = [t for t in times if not is_multiple(t, lag_ps)]
     if off:
         raise ScoredynError(
             f"evaluation.conditional_times_ps: {off} are not multiples of the {lag_ps} ps between ensemble frames; "
