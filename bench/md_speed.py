@@ -31,6 +31,29 @@ def simd_level(gmx: Gromacs) -> str:
     return next((line.split(":", 1)[1].strip() for line in out.splitlines() if "SIMD instructions" in line), "?")
 
 
+def solution_speed(
+    gmx: Gromacs, topdir: Path, molecule: str, n_waters: int, cutoff: float, ps: float, threads: int, work: Path
+) -> tuple[float, float]:
+    """ns/day of the frozen-solute water equilibration and of the NVT production in one box."""
+    cfg = load_config(
+        {
+            "run": "bench",
+            "molecules": {"train": [molecule], "root": str(REPO / "resources" / "molecules")},
+            "md": {"n_waters": n_waters, "cutoff_nm": cutoff, "equilibrate_ps": ps},
+        }
+    )
+    proto = Protocol(gmx, cfg.md, default_mdp_dir())
+    edge = find_box_edge(gmx, topdir / "solute.gro", "tip4p", n_waters, work / "box")
+    _, eq = proto.prepare_solution(topdir, topdir / "solute.gro", edge, work / "run", seed=1, threads=threads)
+    md = proto.run_nvt(work / "run", ps, seed=2, threads=threads)
+    return eq.ns_per_day, md.ns_per_day
+
+
+def solute_topology(gmx: Gromacs, molecule: str, work: Path) -> Path:
+    """The molecule's OPLS-AA/TIP4P topology directory, built in ``work``."""
+    return build_topology(load_molecule(molecule, REPO / "resources" / "molecules"), gmx, "oplsaa", "tip4p", work)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ps", type=float, default=5.0, help="ps per timed solution run")
@@ -40,24 +63,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         gmx = Gromacs("gmx", tmp / "gmx.log")
-        mol = load_molecule(args.molecule, REPO / "resources" / "molecules")
-        topdir = build_topology(mol, gmx, "oplsaa", "tip4p", tmp / "top")
+        topdir = solute_topology(gmx, args.molecule, tmp / "top")
         for label, (n_waters, cutoff) in BOXES.items():
-            cfg = load_config(
-                {
-                    "run": "bench",
-                    "molecules": {"train": [args.molecule], "root": str(REPO / "resources" / "molecules")},
-                    "md": {"n_waters": n_waters, "cutoff_nm": cutoff, "equilibrate_ps": args.ps},
-                }
-            )
-            proto = Protocol(gmx, cfg.md, default_mdp_dir())
-            edge = find_box_edge(gmx, topdir / "solute.gro", "tip4p", n_waters, tmp / f"box{n_waters}")
             for threads in (2, 1):
                 work = tmp / f"run{n_waters}_{threads}"
-                _, eq = proto.prepare_solution(topdir, topdir / "solute.gro", edge, work, seed=1, threads=threads)
-                md = proto.run_nvt(work, args.ps, seed=2, threads=threads)
-                rows.append((label, f"water equilibration, solute frozen ({threads} thr)", eq.ns_per_day))
-                rows.append((label, f"NVT production ({threads} thr)", md.ns_per_day))
+                eq, md = solution_speed(gmx, topdir, args.molecule, n_waters, cutoff, args.ps, threads, work)
+                rows.append((label, f"water equilibration, solute frozen ({threads} thr)", eq))
+                rows.append((label, f"NVT production ({threads} thr)", md))
         hot = load_config({"run": "bench", "molecules": {"train": ["butane"]}}).md.vacuum_hot
         hot = type(hot)(**{**hot.__dict__, "count": 40})
         butane = build_topology(

@@ -132,3 +132,26 @@ def test_gaussian_skip_with_a_silent_network_samples_the_data_variances():
     assert abs(float(centroid.pow(2).mean()) / 0.04 - 1) < 0.05
     with pytest.raises(ValueError, match="schedule"):
         ScoreNetwork(cfg)
+
+
+def test_conditioning_once_and_denoising_equals_the_whole_network():
+    """The r_t-only work done once per SD step gives the same map as the full forward pass."""
+    torch.manual_seed(0)
+    schedule = VPSchedule()
+    net = ScoreNetwork(NetworkConfig(n_types=3, width=16, n_blocks=2, skip_var=0.3, skip_var_centroid=0.1), schedule)
+    net = net.double()
+    pairs = make_pairs(g=3)
+    r, z = pairs.r.double(), pairs.z.double()
+    cond = net.condition(r, pairs.types, pairs.batch)
+    i, j = cond.edge_index
+    rij, rp = r[j] - r[i], r[j] - r[i] + z[j] - z[i]
+    feats = torch.cat([rij, rij.norm(dim=-1, keepdim=True), rp, rp.norm(dim=-1, keepdim=True)], dim=-1)
+    torch.testing.assert_close(net.encode_edges(z, cond), net.edge_enc(feats))
+    tau = torch.tensor(0.37, dtype=torch.float64)
+    whole = net(z, tau.expand(3), r, pairs.types, pairs.batch)
+    torch.testing.assert_close(net.denoise(z, tau, cond), whole)  # a shared 0-d tau
+    taus = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
+    per_graph = net(z, taus, r, pairs.types, pairs.batch)
+    for g in range(3):
+        rows = pairs.batch == g
+        torch.testing.assert_close(net.denoise(z, taus[g], cond)[rows], per_graph[rows])

@@ -29,10 +29,12 @@ class GaussianPlusGraph(ScoreNetwork):
         self.var = (SCHEDULE.data_scale * std) ** 2
         self.graph_weight = graph_weight
 
-    def forward(self, z, tau, r, types, batch, edge_index=None):
-        a, s = SCHEDULE.alpha(tau)[batch, None], SCHEDULE.sigma(tau)[batch, None]
+    def denoise(self, z, tau, cond):
+        a, s = SCHEDULE.alpha(tau), SCHEDULE.sigma(tau)
+        if tau.dim():
+            a, s = a[cond.batch, None], s[cond.batch, None]
         exact = s * z / (a**2 * self.var + s**2)
-        return exact + self.graph_weight * super().forward(z, tau, r, types, batch, edge_index)
+        return exact + self.graph_weight * super().denoise(z, tau, cond)
 
 
 def make_rollout(ala2_resolved, tmp_path, std=0.01, steps=6, replicas=1, name="run", **kw):

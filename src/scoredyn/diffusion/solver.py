@@ -95,6 +95,7 @@ def _grid(schedule: VPSchedule, steps: int) -> list[float]:
     return lambda_grid(schedule, steps)[1].tolist()
 
 
+@cache
 def _phi1(h: float) -> float:
     """e^h - 1."""
     return float(torch.expm1(torch.tensor(h, dtype=torch.float64)))

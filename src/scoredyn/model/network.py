@@ -43,11 +43,18 @@ prediction). ``skip_var = 0`` gives the paper's plain parametrisation.
 The first Linear of each edge MLP acts on a concatenation ``[e_ij, h_i, h_j]``; it is
 computed as ``W_e e_ij + (W_i h)_i + (W_j h)_j``, the node projections done once per
 node and gathered, which is the same map at a fraction of the cost.
+
+Sampling evaluates the network tens of times on one conditioning structure, so the work
+that depends on ``r_t`` alone is split off (:meth:`ScoreNetwork.condition`): the atom-type
+embedding, the graph, the ``r_ij`` half of the edge encoder's first Linear and the atom
+counts of the skip. :meth:`ScoreNetwork.denoise` then does only what depends on ``z_tau``
+and ``tau``. ``forward`` is the two in sequence, so training and sampling share one map.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -101,6 +108,22 @@ class NodeUpdate(nn.Module):
         return h + self.mlp(torch.cat([h, agg], dim=-1))
 
 
+class Conditioning(NamedTuple):
+    """What the network needs of a batch of conditioning structures, computed once per SD step.
+
+    n nodes in G structures with E edges; ``w`` is the network width.
+    """
+
+    r: torch.Tensor  # [n, 3] structures, Angstrom
+    batch: torch.Tensor  # [n] long, structure of each atom
+    edge_index: torch.Tensor  # [2, E]
+    h_type: torch.Tensor  # [n, w] atom-type embedding
+    rij: torch.Tensor  # [E, 3] r_j - r_i
+    edge_static: torch.Tensor  # [E, w] the r_ij part of the edge encoder's first Linear, with its bias
+    counts: torch.Tensor  # [n, 1] atoms in the structure of each atom
+    n_graphs: int
+
+
 class ScoreNetwork(nn.Module):
     """eps_theta(z_tau, tau, r_t) on the graph of the conditioning structure.
 
@@ -132,12 +155,32 @@ class ScoreNetwork(nn.Module):
         self.nodes = nn.ModuleList(NodeUpdate(w) for _ in range(cfg.n_blocks))
         self.decoder = MLP(w, w, 3, layer_norm=False)
 
-    def encode_edges(self, z: torch.Tensor, r: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    def condition(
+        self, r: torch.Tensor, types: torch.Tensor, batch: torch.Tensor, edge_index: torch.Tensor | None = None
+    ) -> Conditioning:
+        """The part of the network that depends on the conditioning structures r [n, 3] alone."""
+        n_graphs = int(batch[-1]) + 1 if batch.numel() else 0
+        if edge_index is None:
+            edge_index = radius_graph(r, batch, self.cfg.cutoff)
         i, j = edge_index
-        rij = r[j] - r[i]
-        rp = rij + z[j] - z[i]
-        feats = torch.cat([rij, rij.norm(dim=-1, keepdim=True), rp, rp.norm(dim=-1, keepdim=True)], dim=-1)
-        return self.edge_enc(feats)
+        rij = r[j] - r[i]  # [E, 3]
+        first = self.edge_enc.net[0]
+        static = nn.functional.linear(
+            torch.cat([rij, rij.norm(dim=-1, keepdim=True)], -1), first.weight[:, :4], first.bias
+        )
+        onehot = nn.functional.one_hot(types, self.cfg.n_types).to(r.dtype)
+        counts = torch.bincount(batch, minlength=n_graphs).to(r.dtype)[batch, None]
+        return Conditioning(r, batch, edge_index, self.node_type(onehot), rij, static, counts, n_graphs)
+
+    def encode_edges(self, z: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+        """e_ij [E, w] = M_E(r_ij, |r_ij|, r'_ij, |r'_ij|), the r_ij half taken from ``cond``."""
+        i, j = cond.edge_index
+        rp = cond.rij + z[j] - z[i]
+        first = self.edge_enc.net[0]
+        x = cond.edge_static + nn.functional.linear(
+            torch.cat([rp, rp.norm(dim=-1, keepdim=True)], -1), first.weight[:, 4:]
+        )
+        return self.edge_enc.norm(self.edge_enc.net[2](self.edge_enc.net[1](x)))
 
     def forward(
         self,
@@ -148,22 +191,24 @@ class ScoreNetwork(nn.Module):
         batch: torch.Tensor,
         edge_index: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        if edge_index is None:
-            edge_index = radius_graph(r, batch, self.cfg.cutoff)
-        onehot = nn.functional.one_hot(types, self.cfg.n_types).to(r.dtype)
-        h = self.node_type(onehot) + self.node_time(self.rff(tau))[batch]
-        e = self.encode_edges(z, r, edge_index)
+        return self.denoise(z, tau, self.condition(r, types, batch, edge_index))
+
+    def denoise(self, z: torch.Tensor, tau: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+        """Predicted noise [n, 3] of z [n, 3] at diffusion times tau: [G], or 0-d when all structures share it."""
+        time = self.node_time(self.rff(tau.reshape(-1)))  # [G or 1, w]
+        h = cond.h_type + (time[cond.batch] if tau.dim() else time)
+        e = self.encode_edges(z, cond)
         for edge_block, node_block in zip(self.edges, self.nodes, strict=True):
-            e = edge_block(e, h, edge_index)
-            h = node_block(h, e, edge_index)
+            e = edge_block(e, h, cond.edge_index)
+            h = node_block(h, e, cond.edge_index)
         out = self.decoder(h)
         if self.cfg.skip_var > 0:
-            exact, scale = self.gaussian_skip(z, tau, batch)
+            exact, scale = self.gaussian_skip(z, tau, cond)
             out = exact + scale * out
         return out
 
     def gaussian_skip(
-        self, z: torch.Tensor, tau: torch.Tensor, batch: torch.Tensor
+        self, z: torch.Tensor, tau: torch.Tensor, cond: Conditioning
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The exact noise prediction [n, 3] for Gaussian displacements, and the residual's scale [n, 1].
 
@@ -171,10 +216,11 @@ class ScoreNetwork(nn.Module):
         data variance v N / (N - 1) and unit noise variance, and one centroid mode whose
         noise variance is 1 / N: hence the factors of N below.
         """
-        alpha2 = (self.schedule.alpha(tau) ** 2)[batch, None]  # [n, 1]
-        sigma2 = (self.schedule.sigma(tau) ** 2)[batch, None]
-        counts = torch.bincount(batch).to(z.dtype)[batch, None]  # [n, 1] atoms in each structure
-        centroid = scatter(z, batch, dim=0, reduce="mean")[batch]  # [n, 3]
+        alpha2, sigma2 = self.schedule.alpha(tau) ** 2, self.schedule.sigma(tau) ** 2
+        if tau.dim():
+            alpha2, sigma2 = alpha2[cond.batch, None], sigma2[cond.batch, None]  # [n, 1]
+        centroid = scatter(z, cond.batch, dim=0, dim_size=cond.n_graphs, reduce="mean")[cond.batch]  # [n, 3]
+        counts = cond.counts
         v = self.cfg.skip_var * counts / (counts - 1).clamp(min=1)
         vc = self.cfg.skip_var_centroid * counts
         sigma = sigma2.sqrt()

@@ -80,8 +80,9 @@ class RolloutSystem:
         types = torch.tensor([vocabulary.index(x) for x in labels], dtype=torch.long)
         self.solver = solver_config(cfg)
         self.sampler = DisplacementSampler(
-            net, meta["schedule"], self.solver, types, self.device, DTYPES[roll["precision"]]
-        )
+            net, meta["schedule"], self.solver, types, self.device, DTYPES[roll["precision"]],
+            chunk=roll.get("chunk"), compile=roll["compile"],
+        )  # fmt: skip
         self.model_digest = file_digest(model)
 
     def steps(self, ps: float) -> int:
@@ -122,7 +123,10 @@ class RolloutSystem:
         }
 
 
-def _run(system: RolloutSystem, cfg: Config, start: np.ndarray, ps: float, seed: int, workdir: Path) -> RolloutResult:
+def run_rollout(
+    system: RolloutSystem, cfg: Config, start: np.ndarray, ps: float, seed: int, workdir: Path, progress: bool = True
+) -> RolloutResult:
+    """``ps`` of SD from start [R, N, 3] in ``workdir`` (continued when it holds a checkpoint of the same run)."""
     claim_workdir(workdir, system.stamp(cfg, seed, start))
     settings = system.settings(cfg, system.steps(ps), seed)
     constraints = None
@@ -136,7 +140,7 @@ def _run(system: RolloutSystem, cfg: Config, start: np.ndarray, ps: float, seed:
         system.solver.label(),
         system.device,
     )
-    result = Rollout(system.sampler, system.molecule, settings, workdir, constraints).run(start)
+    result = Rollout(system.sampler, system.molecule, settings, workdir, constraints).run(start, progress)
     speed = result.speed(system.lag_ps)
     log.info(
         "%.1f ps/s per replica (%.2f us/day), %.1f ps/s over all replicas; %d rejections (%.1f per 100k steps)",
@@ -179,7 +183,7 @@ def sd_production_stage(
         )
     system = RolloutSystem(cfg, name, model, reference, production_h5, topdir)
     seed = derive_seed(roll["seed"], name, "sd_production")
-    result = _run(system, cfg, reference.pos[frame][None], 1000.0 * roll["production"]["time_ns"], seed, workdir)
+    result = run_rollout(system, cfg, reference.pos[frame][None], 1000.0 * roll["production"]["time_ns"], seed, workdir)
     traj = solute_trajectory(
         result.pos[0], system.molecule.top, system.lag_ps, seed=seed, start_frame=frame,
         solver=system.solver.label(), source=f"scoredyn SD production of {name}",
@@ -211,7 +215,7 @@ def sd_conditional_stage(
     system = RolloutSystem(cfg, name, model, reference, start_h5, topdir)
     seed = derive_seed(roll["seed"], name, "sd_conditional", state)
     start = np.repeat(reference.pos[:1], roll["conditional"]["replicas"], axis=0)
-    result = _run(system, cfg, start, roll["conditional"]["time_ps"], seed, workdir)
+    result = run_rollout(system, cfg, start, roll["conditional"]["time_ps"], seed, workdir)
     traj = solute_trajectory(
         result.pos, system.molecule.top, system.lag_ps, seed=seed, state=state,
         solver=system.solver.label(), source=f"scoredyn SD from the {state} start of {name}",
