@@ -74,9 +74,10 @@ class HeldSampler(DisplacementSampler):
         return super().sample(r, noise) * 0.0
 
 
-def with_compile(cfg, compiled: bool):
+def with_rollout(cfg, **keys):
+    """A copy of ``cfg`` with ``rollout`` keys replaced."""
     raw = copy.deepcopy(cfg.raw)
-    raw["rollout"]["compile"] = compiled
+    raw["rollout"].update(keys)
     return dataclasses.replace(cfg, raw=raw)
 
 
@@ -142,7 +143,7 @@ def main() -> None:
     frames = reference.pos[:: max(1, reference.n_frames // 256)][:256]
     rows, base_jsd = [], None
     for solver, compiled in SETTINGS:
-        run_cfg = with_compile(with_solver(cfg, solver), compiled)
+        run_cfg = with_rollout(with_solver(cfg, solver), compile=compiled, device="cpu")
         system = RolloutSystem(run_cfg, args.molecule, model, reference, production, topdir)
         lag = system.lag_ps
         md_obs = md_obs or observe(system.molecule, reference.pos, reference.timestep)
