@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from scoredyn.diffusion.denoiser import denoiser_force, denoiser_loss, perturb, sample_sigma
-from scoredyn.rollout.langevin import BAOAB
+from scoredyn.rollout.langevin import BrownianDynamics
 
 A, B, KT = 2.0, 2.0, 1.0
 GRID = np.linspace(-2.6, 2.6, 20001)
@@ -91,16 +91,13 @@ def test_learned_force_matches_the_analytic_force_within_10_percent_rms():
 
 def test_langevin_with_the_analytic_force_samples_the_boltzmann_distribution():
     gen = torch.Generator().manual_seed(6)
-    walkers = 2000
-    x = boltzmann_samples(walkers, seed=7)[:, None, :]  # [R, 1, 2]
-    x[:, 0, 0] = x[:, 0, 0].abs()  # all start in the right-hand well: equilibration must cross the barrier
-    integrator = BAOAB(force, torch.ones(1, dtype=torch.float64), KT, friction=1.0, timestep=0.02, accel_unit=1.0)
-    v = integrator.thermal_velocities(x.shape, gen)
-    f = force(x)
+    x = boltzmann_samples(2000, seed=7)[:, None, :]  # [R, 1, 2] walkers
+    dynamics = BrownianDynamics(force, torch.ones(1, dtype=torch.float64), KT, friction=1.0, timestep=0.002,
+                                accel_unit=1.0)  # fmt: skip
     kept = []
-    for step in range(4000):
-        x, v, f = integrator.step(x, v, f, torch.randn(x.shape, generator=gen, dtype=x.dtype))
-        if step >= 1000 and step % 10 == 0:
+    for block in range(60):  # 60 x 100 steps = 12 time units, several barrier crossings
+        x = dynamics.run(x, torch.randn((len(x), 100, 1, 2), generator=gen, dtype=x.dtype))
+        if block >= 10:
             kept.append(x[:, 0].clone())
     samples = torch.cat(kept).numpy()  # [n, 2]
     hist, edges = np.histogram(samples[:, 0], bins=52, range=(-2.6, 2.6), density=True)
@@ -109,4 +106,15 @@ def test_langevin_with_the_analytic_force_samples_the_boltzmann_distribution():
     assert 0.5 * np.abs(hist - exact).sum() * (edges[1] - edges[0]) < 0.03  # total variation
     assert abs(float((samples[:, 0] < 0).mean()) - 0.5) < 0.03  # both wells equally filled
     assert abs(samples[:, 1].var() / (KT / (2 * B)) - 1) < 0.03
-    assert abs(float(v.pow(2).mean()) / KT - 1) < 0.05  # equipartition of the velocities
+
+
+def test_without_the_force_walkers_diffuse_with_d_equal_kt_over_m_gamma():
+    dynamics = BrownianDynamics(lambda x: torch.zeros_like(x), torch.tensor([1.0, 4.0], dtype=torch.float64),
+                                kT=2.0, friction=5.0, timestep=0.01, accel_unit=1.0)  # fmt: skip
+    x = dynamics.run(
+        torch.zeros(20000, 2, 3, dtype=torch.float64),
+        torch.randn((20000, 50, 2, 3), generator=torch.Generator().manual_seed(8), dtype=torch.float64),
+    )
+    msd = x.pow(2).mean(dim=(0, 2))  # per particle, per coordinate, after t = 0.5
+    expected = 2 * (2.0 / (torch.tensor([1.0, 4.0]) * 5.0)) * 0.5
+    torch.testing.assert_close(msd, expected.double(), rtol=0.03, atol=0)
