@@ -26,7 +26,7 @@ from tqdm import tqdm
 from scoredyn.config import Config
 from scoredyn.data.loader import PairData
 from scoredyn.devices import pick_device
-from scoredyn.diffusion.loss import dsm_loss
+from scoredyn.diffusion.objective import DenoiserObjective, ScoreObjective
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.io import save_figure, write_csv
 from scoredyn.model.checkpoint import load_torch, model_record, save_torch
@@ -34,8 +34,7 @@ from scoredyn.model.network import NetworkConfig, ScoreNetwork
 
 log = logging.getLogger(__name__)
 
-#: Edges of the tau buckets in which validation losses are reported.
-TAU_BUCKETS = (0.0, 0.05, 0.2, 0.4, 0.7, 1.0)
+Objective = ScoreObjective | DenoiserObjective
 
 
 @dataclass(frozen=True)
@@ -86,29 +85,29 @@ class EMA:
 
 
 @torch.no_grad()
-def validate(net: torch.nn.Module, data: PairData, schedule: VPSchedule, n_pairs: int, device: torch.device,
+def validate(net: torch.nn.Module, data: PairData, objective: Objective, n_pairs: int, device: torch.device,
              batch_size: int, seed: int = 12345) -> dict[str, float]:  # fmt: skip
-    """Mean DSM loss over the first ``n_pairs`` validation pairs, and per tau bucket.
+    """Mean loss over the first ``n_pairs`` validation pairs, and per noise-level bucket of the objective.
 
-    The rotations, taus and noises are the same at every call (a fixed seed), so the
-    numbers are comparable between steps.
+    The rotations, noise levels and noises are the same at every call (a fixed seed), so
+    the numbers are comparable between steps.
     """
     gen = torch.Generator(device=device).manual_seed(seed)
-    losses, taus = [], []
+    losses, levels = [], []
     seen = 0
-    for b in data.batches(batch_size):
+    for b in data.batches(objective.frames(batch_size)):
         if seen >= n_pairs:
             break
-        loss, tau = dsm_loss(net, b.to(device), schedule, gen)
+        loss, level = objective.loss(net, b.to(device), gen, training=False)
         losses.append(loss.cpu())
-        taus.append(tau.cpu())
+        levels.append(level.cpu())
         seen += b.n_graphs
     if not losses:
         return {}
-    loss_t, tau_t = torch.cat(losses), torch.cat(taus)
+    loss_t, level_t = torch.cat(losses), torch.cat(levels)
     out = {"val_loss": float(loss_t.mean())}
-    for lo, hi in itertools.pairwise(TAU_BUCKETS):
-        sel = (tau_t >= lo) & (tau_t < hi)
+    for lo, hi in itertools.pairwise(objective.buckets):
+        sel = (level_t >= lo) & (level_t < hi)
         out[f"val_loss_tau_{lo:g}_{hi:g}"] = float(loss_t[sel].mean()) if sel.any() else float("nan")
     return out
 
@@ -134,15 +133,21 @@ def train(
     schedule: VPSchedule | None = None,
     atom_types: str = "types",
     progress: bool = True,
+    objective: Objective | None = None,
 ) -> pd.DataFrame:
-    """Train (or resume) and write ``model.pt`` and the metrics CSV; returns the metrics."""
+    """Train (or resume) and write ``model.pt`` and the metrics CSV; returns the metrics.
+
+    ``objective`` defaults to SD's score objective with ``cfg``'s tau sampling and input noise.
+    """
     schedule = schedule or VPSchedule()
+    objective = objective or ScoreObjective(schedule, cfg.tau_sampling == "log_snr", cfg.input_noise)
     device = pick_device(cfg.device)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     ckpt_path = workdir / "checkpoint.pt"
     torch.manual_seed(cfg.seed)
-    skip = displacement_variances(train_data, schedule.data_scale, cfg.seed) if cfg.gaussian_skip else (0.0, 0.0)
+    use_skip = cfg.gaussian_skip and objective.gaussian_skip
+    skip = displacement_variances(train_data, schedule.data_scale, cfg.seed) if use_skip else (0.0, 0.0)
     net_cfg = NetworkConfig(train_data.n_types, cfg.width, cfg.n_blocks, cfg.cutoff, skip_var=skip[0],
                             skip_var_centroid=skip[1])  # fmt: skip
     net = ScoreNetwork(net_cfg, schedule).to(device)
@@ -158,7 +163,9 @@ def train(
         defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
         # a setting added after the checkpoint was written counts as having had its default
         saved = {k: v for k, v in {**defaults, **state.get("config", {})}.items() if k != "steps"}
-        if saved != same or state.get("data") != data_id:
+        # checkpoints written before objectives were recorded are SD's
+        saved_objective = state.get("objective", objective.record() if objective.kind == "sd" else None)
+        if saved != same or state.get("data") != data_id or saved_objective != objective.record():
             log.warning("%s was written with other settings or data; starting afresh", ckpt_path)
         else:
             net.load_state_dict(state["model"])
@@ -174,9 +181,8 @@ def train(
     bar = tqdm(total=cfg.steps, initial=step, disable=not progress, unit="step", dynamic_ncols=True)
     running, t0, samples = [], time.perf_counter(), 0
     while step < cfg.steps:
-        batch = train_data.sample(cfg.batch_size, data_gen).to(device)
-        loss = dsm_loss(net, batch, schedule, noise_gen, log_snr=cfg.tau_sampling == "log_snr",
-                        input_noise=cfg.input_noise)[0].mean()  # fmt: skip
+        batch = train_data.sample(objective.frames(cfg.batch_size), data_gen).to(device)
+        loss = objective.loss(net, batch, noise_gen)[0].mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -192,23 +198,26 @@ def train(
             if val_data is not None and len(val_data):
                 ema_net = ScoreNetwork(net.cfg, schedule).to(device)
                 ema_net.load_state_dict(ema.shadow)
-                row.update(validate(ema_net, val_data, schedule, cfg.val_pairs, device, cfg.batch_size))
+                row.update(validate(ema_net, val_data, objective, cfg.val_pairs, device, cfg.batch_size))
             rows.append(row)
             bar.set_postfix(loss=f"{row['train_loss']:.3f}", val=f"{row.get('val_loss', float('nan')):.3f}")
             log.info("step %d: %s", step, ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "step"))
             running, t0, samples = [], time.perf_counter(), 0
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             save_torch(
-                {"config": asdict(cfg), "data": data_id, "vocabulary": train_data.vocabulary, "step": step,
-                 "model": net.state_dict(), "optimizer": opt.state_dict(), "ema": ema.shadow,
+                {"config": asdict(cfg), "data": data_id, "objective": objective.record(),
+                 "vocabulary": train_data.vocabulary, "step": step, "model": net.state_dict(),
+                 "optimizer": opt.state_dict(), "ema": ema.shadow,
                  "data_rng": data_gen.get_state(), "noise_rng": noise_gen.get_state(), "metrics": rows},
                 ckpt_path,
             )  # fmt: skip
     bar.close()
     ema_net = ScoreNetwork(net.cfg, schedule)
     save_torch(
-        model_record(ema_net, ema.shadow, train_data.vocabulary, atom_types, train_data.lag_ps, schedule), model_out
-    )
+        model_record(ema_net, ema.shadow, train_data.vocabulary, atom_types, train_data.lag_ps, schedule,
+                     objective.record()),
+        model_out,
+    )  # fmt: skip
     df = pd.DataFrame(rows)
     write_csv(df, metrics_out)
     return df

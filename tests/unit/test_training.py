@@ -5,6 +5,7 @@ import torch
 
 from scoredyn.data.dataset import Source, pack_dataset
 from scoredyn.data.loader import PairData
+from scoredyn.diffusion.objective import DenoiserObjective
 from scoredyn.model.checkpoint import CheckpointError, load_model
 from scoredyn.training import TrainConfig, train
 
@@ -24,10 +25,10 @@ def dataset(tmp_path):
     return tmp_path / "d.h5"
 
 
-def run(dataset, work, steps):
+def run(dataset, work, steps, objective=None):
     cfg = TrainConfig(steps=steps, **SMALL)
     return train(cfg, PairData(dataset), PairData(dataset, "val"), work, work / "model.pt", work / "metrics.csv",
-                 atom_types="elements", progress=False)  # fmt: skip
+                 atom_types="elements", progress=False, objective=objective)  # fmt: skip
 
 
 def test_reference_only_file_trains_and_model_reloads(dataset, tmp_path):
@@ -51,6 +52,27 @@ def test_resume_matches_straight_through(dataset, tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def test_denoising_force_field_trains_in_the_same_loop_and_resumes(dataset, tmp_path):
+    dff = DenoiserObjective((0.05, 0.2), duplicates=4)
+    df = run(dataset, tmp_path / "once", 10, dff)
+    assert list(df["step"]) == [5, 10] and np.isfinite(df["val_loss"]).all()
+    assert not any(c.startswith("val_loss_tau") for c in df.columns)  # no diffusion-time buckets
+    assert df["train_loss"].iloc[0] < 1.5  # a denoising loss: 1 for a zero prediction
+    net, meta = load_model(tmp_path / "once" / "model.pt", kind="dff")
+    assert meta["kind"] == "dff" and meta["objective"]["sigma_A"] == [0.05, 0.2]
+    assert net.cfg.skip_var == 0.0  # the Gaussian skip belongs to SD's displacement model
+    with pytest.raises(CheckpointError, match=r"holds a denoising force field .* score-dynamics model .* is needed"):
+        load_model(tmp_path / "once" / "model.pt")
+    run(dataset, tmp_path / "twice", 5, dff)
+    run(dataset, tmp_path / "twice", 10, dff)
+    a = torch.load(tmp_path / "once" / "model.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "twice" / "model.pt", weights_only=True)["state_dict"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+    run(dataset, tmp_path / "twice", 10)  # an SD objective does not resume a DFF checkpoint
+    assert load_model(tmp_path / "twice" / "model.pt")[1]["kind"] == "sd"
 
 
 def test_unreadable_checkpoint_gives_one_clear_error(tmp_path):

@@ -3,9 +3,11 @@
 A model file is a plain dictionary of tensors, numbers, strings, lists and dicts, so it
 loads with ``torch.load(..., weights_only=True)`` and cannot run code:
 
-``format``, ``version``, ``kind`` (``sd``), ``network`` (the :class:`NetworkConfig`),
-``state_dict`` (the EMA weights), ``vocabulary`` (atom-type labels by index),
-``atom_types`` (what the labels are), ``lag_ps`` and ``schedule``.
+``format``, ``version``, ``kind`` (``sd`` for score dynamics, ``dff`` for a denoising
+force field), ``objective`` (the training objective's settings, e.g. the DFF's noise
+levels), ``network`` (the :class:`NetworkConfig`), ``state_dict`` (the EMA weights),
+``vocabulary`` (atom-type labels by index), ``atom_types`` (what the labels are),
+``lag_ps`` and ``schedule``.
 """
 
 from __future__ import annotations
@@ -53,12 +55,21 @@ def load_torch(path: Path | str) -> dict[str, Any]:
 
 
 def model_record(
-    net: ScoreNetwork, state_dict: dict, vocabulary: list[str], atom_types: str, lag_ps: float, schedule: VPSchedule
+    net: ScoreNetwork,
+    state_dict: dict,
+    vocabulary: list[str],
+    atom_types: str,
+    lag_ps: float,
+    schedule: VPSchedule,
+    objective: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """``objective`` is the training objective's record (with its ``kind``); SD's when None."""
+    objective = objective or {"kind": "sd"}
     return {
         "format": FORMAT,
         "version": VERSION,
-        "kind": "sd",
+        "kind": objective["kind"],
+        "objective": dict(objective),
         "network": net.cfg.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
         "vocabulary": list(vocabulary),
@@ -68,14 +79,23 @@ def model_record(
     }
 
 
-def load_model(path: Path | str, device: str | torch.device = "cpu") -> tuple[ScoreNetwork, dict[str, Any]]:
+def load_model(
+    path: Path | str, device: str | torch.device = "cpu", kind: str = "sd"
+) -> tuple[ScoreNetwork, dict[str, Any]]:
     """Rebuild the network of ``model.pt`` with its EMA weights, in eval mode.
 
-    Returns the network and the file's metadata (vocabulary, lag, schedule, ...).
+    Returns the network and the file's metadata (vocabulary, lag, schedule, ...). The
+    file must hold a model of ``kind`` (``sd`` or ``dff``).
     """
     rec = load_torch(path)
     if rec.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a scoredyn model file (format {rec.get('format')!r})")
+    if rec.get("kind", "sd") != kind:
+        names = {"sd": "a score-dynamics model (the train rule)", "dff": "a denoising force field (train_dff)"}
+        raise CheckpointError(
+            f"{path}: holds {names.get(rec.get('kind'), repr(rec.get('kind')))}, but {names[kind]} is needed here; "
+            "point this step at the other model file"
+        )
     if rec.get("version", 0) > VERSION:
         raise CheckpointError(f"{path}: written by a newer scoredyn (version {rec['version']}); upgrade scoredyn")
     schedule = VPSchedule(**rec["schedule"])
