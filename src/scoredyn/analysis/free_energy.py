@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Boltzmann constant in kJ/(mol K)
-KB_KJ_PER_MOL_K = 0.0083144626
+from scoredyn.units import KB_KJ_PER_MOL_K
 
 #: The 2D dihedral binning used throughout: 36 x 36 bins of 10 degrees on [-180, 180)^2.
 DIHEDRAL_BINS = 36

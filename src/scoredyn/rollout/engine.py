@@ -7,6 +7,10 @@ alone draws again, with the next noise of its own stream, so the transition kern
 P(r'|r) A(r') renormalised. After ``max_rejections`` rejections in a row the run stops
 with an error naming the replica, the step and the failed check.
 
+The move comes from a sampler: SD's displacement sampler, or a denoising force field's
+Brownian dynamics between frames (:mod:`~scoredyn.rollout.force_field`), which asks for
+``noise_draws`` noise vectors per replica and move.
+
 Frames go to a working directory in chunks: each checkpoint writes the new frames as
 one ``.npy`` file, then a ``state.json`` that lists the chunks (both atomically). A
 rerun continues from the last checkpoint and, since the noise is addressed by
@@ -29,6 +33,7 @@ from scoredyn.errors import CheckError
 from scoredyn.io import atomic_path, atomic_write_text
 from scoredyn.molecules import ResolvedMolecule
 from scoredyn.rollout.constraints import HBondConstraints
+from scoredyn.rollout.force_field import LangevinSampler
 from scoredyn.rollout.noise import counter_normal, replica_keys
 from scoredyn.rollout.sampler import DisplacementSampler
 
@@ -119,7 +124,7 @@ class Rollout:
 
     def __init__(
         self,
-        sampler: DisplacementSampler,
+        sampler: DisplacementSampler | LangevinSampler,
         molecule: ResolvedMolecule,
         settings: RolloutSettings,
         workdir: Path | str,
@@ -176,7 +181,7 @@ class Rollout:
         rejections = np.asarray(state.rejections, dtype=np.int64)
         violations = np.asarray(state.violations, dtype=np.int64)
         zero = torch.zeros(n_rep, dtype=torch.int64, device=dev)
-        n_coord = 3 * self.sampler.n_atoms
+        n_coord = 3 * self.sampler.n_atoms * self.sampler.noise_draws  # normals per replica and move
         frames: list[np.ndarray] = []
         first = state.steps_done + 1
         evals0 = self.sampler.evaluations
@@ -196,7 +201,7 @@ class Rollout:
         bar = tqdm(total=s.steps, initial=state.steps_done, disable=not progress, unit="step", dynamic_ncols=True)
         try:
             for step in range(state.steps_done + 1, s.steps + 1):
-                noise = counter_normal(keys, step, zero, n_coord, dtype).view_as(r)
+                noise = counter_normal(keys, step, zero, n_coord, dtype).view(n_rep, -1, 3)
                 prop = self._move(r, noise)
                 ok = self._check(prop)
                 if not s.resample:

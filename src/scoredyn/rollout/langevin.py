@@ -23,8 +23,8 @@ from collections.abc import Callable
 
 import torch
 
-#: (kJ/mol/Angstrom) / (g/mol) in Angstrom/ps^2
-MD_ACCEL_UNIT = 0.1
+from scoredyn.units import ACCEL_UNIT
+
 ForceFn = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -42,7 +42,7 @@ class BrownianDynamics:
     """
 
     def __init__(self, force: ForceFn, masses: torch.Tensor, kT: float, friction: float, timestep: float,
-                 accel_unit: float = MD_ACCEL_UNIT) -> None:  # fmt: skip
+                 accel_unit: float = ACCEL_UNIT) -> None:  # fmt: skip
         if kT <= 0 or friction <= 0 or timestep <= 0:
             raise ValueError("kT, friction and timestep must be positive")
         self.force, self.kT, self.dt = force, kT, timestep

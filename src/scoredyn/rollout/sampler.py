@@ -71,6 +71,7 @@ class DisplacementSampler:
             raise ValueError("chunk must be at least 1 replica")
         self.chunk = chunk or (CPU_CHUNK if self.device.type == "cpu" else None)
         self.evaluations = 0  # network evaluations so far (each on a whole batch)
+        self.noise_draws = 1  # standard-normal vectors [N, 3] per replica and move
         self._denoise = torch.compile(self.net.denoise, dynamic=True) if compile else self.net.denoise
         self.compiled = compile
 
