@@ -169,6 +169,15 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
             f"{where}: every time in evaluation.conditional_times_ps is beyond rollout.conditional.time_ps = "
             f"{roll['conditional']['time_ps']}; add a shorter time or lengthen the ensembles"
         )
+    dff = cfg["dff"]
+    low, high = dff["sigma_A"]
+    if low > high:
+        raise ConfigError(f"{where}: dff.sigma_A = {dff['sigma_A']} must be [lowest, highest]; swap the two levels")
+    if not is_multiple(lag * 1000.0, dff["timestep_fs"]) or dff["timestep_fs"] > lag * 1000.0:
+        raise ConfigError(
+            f"{where}: dataset.lag_ps = {lag} is not a whole number of dff.timestep_fs = {dff['timestep_fs']} "
+            "(DFF frames are saved as far apart as SD's); choose a timestep that divides the lag"
+        )
     for key in ("frame_interval_ps", "equilibrate_ps"):
         if not is_multiple(md[key] * 1000.0, md["timestep_fs"]):
             raise ConfigError(

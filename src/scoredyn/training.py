@@ -224,8 +224,9 @@ def train(
 
 
 def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,
-                log_file: Path | None = None) -> pd.DataFrame:  # fmt: skip
-    """The train rule: train on ``dataset_h5``; write ``model``, ``metrics`` and the ``figure``."""
+                method: str = "sd", log_file: Path | None = None) -> pd.DataFrame:  # fmt: skip
+    """The train rules: train SD's score model (``method="sd"``) or the DFF's denoiser (``"dff"``)
+    on ``dataset_h5``; write ``model``, ``metrics`` and the ``figure``."""
     import h5py
     import matplotlib
 
@@ -235,14 +236,16 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
     from scoredyn.plots.training import loss_curve
 
     torch.set_num_threads(max(1, threads))
-    t = cfg_all.raw["train"]
-    cfg = TrainConfig(steps=t["steps"], batch_size=t["batch_size"], lr=t["lr"], ema_decay=t["ema_decay"],
+    t, dff = cfg_all.raw["train"], cfg_all.raw["dff"]
+    steps = dff.get("steps", t["steps"]) if method == "dff" else t["steps"]
+    cfg = TrainConfig(steps=steps, batch_size=t["batch_size"], lr=t["lr"], ema_decay=t["ema_decay"],
                       width=t["width"], n_blocks=t["n_blocks"], cutoff=t["cutoff_A"],
                       checkpoint_every=t["checkpoint_every"], validate_every=t["validate_every"],
                       val_pairs=t["val_pairs"], seed=t["seed"], device=t["device"],
                       gaussian_skip=cfg_all.raw["diffusion"]["parametrisation"] == "gaussian_skip",
                       tau_sampling=t["tau_sampling"], input_noise=t["input_noise_A"])  # fmt: skip
     schedule_keys = {k: v for k, v in cfg_all.raw["diffusion"].items() if k != "parametrisation"}
+    objective = None if method == "sd" else DenoiserObjective(tuple(dff["sigma_A"]), dff["duplicates"])
     with h5py.File(dataset_h5, "r") as f:
         atom_types = str(f.attrs.get("atom_types", "types"))
     device = pick_device(cfg.device)
@@ -250,7 +253,7 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
     val_data = PairData(dataset_h5, "val").to(device)
     start = time.perf_counter()
     df = train(cfg, train_data, val_data, workdir, outputs["model"], outputs["metrics"],
-               VPSchedule(**schedule_keys), atom_types)  # fmt: skip
+               VPSchedule(**schedule_keys), atom_types, objective=objective)  # fmt: skip
     log.info("training took %.1f s on %s", time.perf_counter() - start, pick_device(cfg.device))
     fig, ax = plt.subplots(figsize=(5.0, 3.6), dpi=150)
     loss_curve(df, ax)

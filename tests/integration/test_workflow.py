@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 PAPER = sorted(str(p.relative_to(REPO)) for p in (REPO / "config").glob("paper-*.yaml"))
 SMALL = [None, *sorted(str(p.relative_to(REPO)) for p in (REPO / "config").glob("*.yaml") if "paper-" not in p.name)]
-GPU_RULES = {"train", "sd_production", "sd_conditional", "sd_sweep"}
+GPU_RULES = {"train", "train_dff", "sd_production", "sd_conditional", "sd_sweep"}
 
 
 def snakemake(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess:

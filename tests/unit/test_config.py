@@ -39,7 +39,7 @@ def test_misspelled_key_is_named_with_a_suggestion():
 
 def test_unknown_top_level_key_lists_allowed_keys():
     with pytest.raises(
-        ConfigError, match=r"unknown key 'trainning' \(did you mean 'train'\?\).*allowed keys: dataset, diffusion"
+        ConfigError, match=r"unknown key 'trainning' \(did you mean 'train'\?\).*allowed keys: dataset, dff, diffusion"
     ):
         validate_config(base() | {"trainning": {}})
 
@@ -60,6 +60,17 @@ def test_cutoff_must_fit_the_box():
     with pytest.raises(ConfigError, match=r"md\.cutoff_nm = 1\.4 does not fit .* md\.n_waters = 700"):
         validate_config(base() | {"md": {"n_waters": 700, "cutoff_nm": 1.4}})
     validate_config(base() | {"md": {"n_waters": 3000, "cutoff_nm": 1.4}})
+
+
+def test_dff_settings_are_cross_checked():
+    with pytest.raises(ConfigError, match=r"dff\.sigma_A = \[0\.1, 0\.02\] must be \[lowest, highest\]"):
+        validate_config(base() | {"dff": {"sigma_A": [0.1, 0.02]}})
+    with pytest.raises(ConfigError, match=r"dataset\.lag_ps = 1\.0 is not a whole number of dff\.timestep_fs = 3"):
+        validate_config(base() | {"dataset": {"lag_ps": 1.0}, "dff": {"timestep_fs": 3}})
+    with pytest.raises(ConfigError, match=r"dff\.sigma_A"):
+        validate_config(base() | {"dff": {"sigma_A": [0.02]}})
+    cfg = validate_config(base() | {"dff": {"enabled": True}})
+    assert cfg["dff"]["sigma_A"] == [0.02, 0.05] and cfg["dff"]["timestep_fs"] == 2.0
 
 
 def test_unknown_molecule_is_reported(tmp_path):

@@ -172,7 +172,9 @@ def sd_targets():
 
 
 def train_targets():
-    return [f"{RESULTS}/model/{f}" for f in ("model.pt", "metrics.csv", "loss.png")]
+    files = ("model.pt", "metrics.csv", "loss.png")
+    dirs = ["model", "dff"] if config["dff"]["enabled"] else ["model"]
+    return [f"{RESULTS}/{d}/{f}" for d in dirs for f in files]
 
 
 EVAL = f"{RESULTS}/evaluation/{{molecule}}"

@@ -1,4 +1,5 @@
-# Training data and the score model: pairs from the MD, then denoising score matching.
+# Training data and the models: pairs from the MD, then denoising score matching (SD) and,
+# when dff.enabled, the denoising force field on the same frames.
 
 
 rule dataset:
@@ -50,5 +51,34 @@ rule train:
     params:
         workdir=f"{RESULTS}/model/work",
         settings={"train": config["train"], "diffusion": config["diffusion"]},
+    script:
+        "../scripts/train.py"
+
+
+rule train_dff:
+    input:
+        h5=f"{RESULTS}/dataset/dataset.h5",
+    output:
+        model=f"{RESULTS}/dff/model.pt",
+        metrics=f"{RESULTS}/dff/metrics.csv",
+        figure=report(
+            f"{RESULTS}/dff/loss.png",
+            caption="../report/loss_dff.rst",
+            category="Training",
+        ),
+    log:
+        f"{LOGS}/train_dff.log",
+    benchmark:
+        f"{BENCH}/train_dff.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: workflow.cores
+    resources:
+        mem_mb=16000,
+        runtime=train_runtime_min(),
+        gpu=1,
+    params:
+        workdir=f"{RESULTS}/dff/work",
+        settings={"train": config["train"], "dff": config["dff"]},
     script:
         "../scripts/train.py"

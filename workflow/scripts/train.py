@@ -1,4 +1,4 @@
-"""Train the score model on the packed pairs (rule train)."""
+"""Train SD's score model (rule train) or the DFF's denoiser (rule train_dff) on the packed pairs."""
 
 from pathlib import Path
 
@@ -13,4 +13,5 @@ run_rule(
     workdir=Path(sm.params.workdir),
     outputs={k: Path(sm.output[k]) for k in ("model", "metrics", "figure")},
     threads=sm.threads,
+    method={"train": "sd", "train_dff": "dff"}[sm.rule],
 )

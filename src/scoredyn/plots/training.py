@@ -7,8 +7,8 @@ from matplotlib.axes import Axes
 
 
 def loss_curve(metrics: pd.DataFrame, ax: Axes) -> Axes:
-    """Training and validation DSM loss against step, per-tau-bucket validation losses
-    faint, and the loss of predicting zero noise (1.0) for reference."""
+    """Training and validation loss (SD's DSM or the DFF's denoising loss) against step,
+    per-tau-bucket validation losses faint, and the loss of predicting zero noise (1.0)."""
     ax.plot(metrics["step"], metrics["train_loss"], label="training", color="C0", lw=2)
     if "val_loss" in metrics:
         ax.plot(metrics["step"], metrics["val_loss"], label="validation (EMA)", color="C1", lw=2)
@@ -19,7 +19,7 @@ def loss_curve(metrics: pd.DataFrame, ax: Axes) -> Axes:
                 label=f"validation, {lo} <= tau < {hi}")  # fmt: skip
     ax.axhline(1.0, color="0.4", lw=1, ls=":", label="zero-noise prediction")
     ax.set_xlabel("training step")
-    ax.set_ylabel("DSM loss (mean squared noise error)")
+    ax.set_ylabel("loss (mean squared noise error)")
     ax.set_yscale("log")
     ax.legend(fontsize=7, frameon=False)
     return ax
