@@ -30,8 +30,6 @@ It needs a finished demo run (``make run``). Runs on CUDA when present for parts
 from __future__ import annotations
 
 import argparse
-import copy
-import dataclasses
 import os
 import tempfile
 from pathlib import Path
@@ -50,7 +48,7 @@ from scoredyn.md.gmx import Gromacs
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 from scoredyn.rollout.engine import Rollout, RolloutSettings
 from scoredyn.rollout.sampler import DisplacementSampler
-from scoredyn.rollout.stage import RolloutSystem, run_rollout, with_solver
+from scoredyn.rollout.stage import RolloutSystem, run_rollout, with_rollout, with_solver
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import read_trajectory
 
@@ -72,13 +70,6 @@ class HeldSampler(DisplacementSampler):
 
     def sample(self, r: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         return super().sample(r, noise) * 0.0
-
-
-def with_rollout(cfg, **keys):
-    """A copy of ``cfg`` with ``rollout`` keys replaced."""
-    raw = copy.deepcopy(cfg.raw)
-    raw["rollout"].update(keys)
-    return dataclasses.replace(cfg, raw=raw)
 
 
 def time_steps(sampler: DisplacementSampler, system: RolloutSystem, start: np.ndarray, steps: int) -> float:

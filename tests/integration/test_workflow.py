@@ -53,8 +53,10 @@ def planned_jobs(text: str) -> tuple[dict[str, int], dict[str, set[tuple[str | N
 
 @pytest.mark.workflow
 @pytest.mark.parametrize("configfile", PAPER)
-def test_slurm_profile_plans_every_paper_config_with_gpus_for_training_and_rollouts_only(configfile):
-    res = snakemake("-n", "--workflow-profile", "workflow/profiles/slurm", "--configfile", configfile)
+def test_slurm_profile_plans_every_paper_config_with_gpus_for_training_and_rollouts_only(configfile, tmp_path):
+    (tmp_path / "dff.yaml").write_text("dff: {enabled: true}\n")  # the DFF baseline too
+    res = snakemake("-n", "--workflow-profile", "workflow/profiles/slurm", "--configfile", configfile,
+                    str(tmp_path / "dff.yaml"))  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     counts, requests = planned_jobs(res.stdout + res.stderr)
     assert GPU_RULES <= set(requests) and {"md_production", "md_start", "dataset"} <= set(requests)
@@ -64,7 +66,7 @@ def test_slurm_profile_plans_every_paper_config_with_gpus_for_training_and_rollo
         elif rule != "all":
             assert asked == {("0", "<cpu-partition>")}, (rule, asked)
     starts = {"config/paper-alkanes.yaml": 3 * 4000}.get(configfile, 6000)
-    assert counts["md_start"] == starts and counts["train"] == 1
+    assert counts["md_start"] == starts and counts["train"] == 1 and counts["train_dff"] == 1
     assert counts["md_conditional_run"] == 2 * 1000  # two states, 1000 runs each
 
 

@@ -228,13 +228,19 @@ def sd_conditional_stage(
     return summary
 
 
+def with_rollout(cfg: Config, **keys: object) -> Config:
+    """A copy of ``cfg`` with these ``rollout`` keys replaced."""
+    raw = copy.deepcopy(cfg.raw)
+    raw["rollout"].update(copy.deepcopy(keys))
+    return dataclasses.replace(cfg, raw=raw)
+
+
 def with_solver(cfg: Config, solver: SolverConfig, time_ns: float | None = None) -> Config:
     """A copy of ``cfg`` whose rollouts use ``solver`` (and run ``time_ns`` when given)."""
-    raw = copy.deepcopy(cfg.raw)
-    raw["rollout"]["solver"] = {"name": solver.name, "steps": solver.steps}
+    cfg = with_rollout(cfg, solver={"name": solver.name, "steps": solver.steps})
     if time_ns is not None:
-        raw["rollout"]["production"]["time_ns"] = time_ns
-    return dataclasses.replace(cfg, raw=raw)
+        cfg.raw["rollout"]["production"]["time_ns"] = time_ns
+    return cfg
 
 
 def parse_solver(label: str) -> SolverConfig:
