@@ -30,6 +30,7 @@ from scoredyn.diffusion.objective import DenoiserObjective, ScoreObjective
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.io import save_figure, write_csv
 from scoredyn.model.checkpoint import load_torch, model_record, save_torch
+from scoredyn.model.graph import structure_mean
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,7 @@ def displacement_variances(data: PairData, scale: float, seed: int, pairs: int =
     part (averaged over atoms) and its centroid, from ``pairs`` random training pairs."""
     b = data.sample(min(pairs, max(len(data), 1)), torch.Generator().manual_seed(seed + 7)).to("cpu")
     z = scale * b.z.double()
-    counts = torch.bincount(b.batch, minlength=b.n_graphs).double()[:, None]  # [G, 1]
-    centroid = torch.zeros(b.n_graphs, 3, dtype=z.dtype).index_add_(0, b.batch, z) / counts
+    centroid = structure_mean(z, b.batch, b.n_graphs)  # [G, 3]
     internal = z - centroid[b.batch]
     return float(internal.pow(2).mean()), float(centroid.pow(2).mean())
 

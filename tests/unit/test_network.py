@@ -155,3 +155,12 @@ def test_conditioning_once_and_denoising_equals_the_whole_network():
     for g in range(3):
         rows = pairs.batch == g
         torch.testing.assert_close(net.denoise(z, taus[g], cond)[rows], per_graph[rows])
+
+
+def test_structure_mean_of_mixed_sizes():
+    from scoredyn.model.graph import structure_mean
+
+    x = torch.arange(10.0).reshape(5, 2)
+    batch = torch.tensor([0, 0, 0, 1, 1])
+    torch.testing.assert_close(structure_mean(x, batch, 2), torch.tensor([[2.0, 3.0], [7.0, 8.0]]))
+    torch.testing.assert_close(structure_mean(x[:, 0], batch, 2), torch.tensor([2.0, 7.0]))

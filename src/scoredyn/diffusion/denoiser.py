@@ -28,14 +28,10 @@ from collections.abc import Callable
 
 import torch
 
+from scoredyn.model.graph import structure_mean
+
 #: ``predict(x_noisy [n, d], sigma [G]) -> eps_hat [n, d]``
 Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def _centroid_free(eps: torch.Tensor, batch: torch.Tensor, n_graphs: int) -> torch.Tensor:
-    counts = torch.bincount(batch, minlength=n_graphs).to(eps.dtype)[:, None]  # [G, 1]
-    mean = torch.zeros(n_graphs, eps.shape[1], dtype=eps.dtype, device=eps.device).index_add_(0, batch, eps)
-    return eps - (mean / counts)[batch]
 
 
 def perturb(
@@ -52,7 +48,7 @@ def perturb(
     """
     eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
     if batch is not None:
-        eps = _centroid_free(eps, batch, n_graphs if n_graphs is not None else int(batch[-1]) + 1)
+        eps = eps - structure_mean(eps, batch, n_graphs if n_graphs is not None else int(batch[-1]) + 1)[batch]
         per_row = sigma[batch, None]
     else:
         per_row = sigma[:, None]
@@ -72,9 +68,7 @@ def denoiser_loss(
     sq = ((predict(noisy, sigma) - eps) ** 2).mean(dim=-1)  # [n]
     if batch is None:
         return sq
-    g = n_graphs if n_graphs is not None else int(batch[-1]) + 1
-    total = torch.zeros(g, dtype=sq.dtype, device=sq.device).index_add_(0, batch, sq)
-    return total / torch.bincount(batch, minlength=g).to(sq.dtype)
+    return structure_mean(sq, batch, n_graphs if n_graphs is not None else int(batch[-1]) + 1)
 
 
 def denoiser_force(eps_hat: torch.Tensor, sigma: torch.Tensor | float, kT: float) -> torch.Tensor:

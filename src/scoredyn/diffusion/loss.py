@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.model.graph import random_rotations
+from scoredyn.model.graph import random_rotations, structure_mean
 
 
 @dataclass
@@ -87,6 +87,4 @@ def dsm_loss(
     z_tau = alpha * (schedule.data_scale * pairs.z) + sigma * eps
     pred = model(z_tau, tau, pairs.r, pairs.types, pairs.batch)
     sq = ((pred - eps) ** 2).mean(dim=-1)  # [n]
-    per_graph = torch.zeros(g, dtype=dtype, device=dev).index_add_(0, pairs.batch, sq)
-    counts = torch.bincount(pairs.batch, minlength=g).to(dtype)
-    return per_graph / counts, tau
+    return structure_mean(sq, pairs.batch, g), tau

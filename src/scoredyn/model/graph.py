@@ -9,6 +9,13 @@ from __future__ import annotations
 import torch
 
 
+def structure_mean(x: torch.Tensor, batch: torch.Tensor, n_graphs: int) -> torch.Tensor:
+    """Mean over each structure's atoms: x [n] or [n, d] -> [G] or [G, d]."""
+    total = torch.zeros((n_graphs, *x.shape[1:]), dtype=x.dtype, device=x.device).index_add_(0, batch, x)
+    counts = torch.bincount(batch, minlength=n_graphs).to(x.dtype)
+    return total / counts.reshape(-1, *([1] * (x.dim() - 1)))
+
+
 def radius_graph(pos: torch.Tensor, batch: torch.Tensor, cutoff: float) -> torch.Tensor:
     """Directed edges (i, j), i != j, between atoms of the same structure closer than ``cutoff``.
 
