@@ -58,18 +58,26 @@ class LangevinSampler:
         self.noise_draws = round(interval_ps / timestep_ps)
         self.dynamics = BrownianDynamics(self.force, masses.to(self.device), self.kT, friction_per_ps, timestep_ps)
         self.evaluations = 0  # force evaluations so far (each on a whole batch)
+        self._layouts: dict[tuple[int, torch.dtype], tuple[torch.Tensor, ...]] = {}
 
     @property
     def n_atoms(self) -> int:
         return int(self.types.numel())
 
+    def _layout(self, n_rep: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(batch [R N], types [R N], sigma [R]) of R replicas, built once per batch size."""
+        key = (n_rep, dtype)
+        if key not in self._layouts:
+            batch = torch.arange(n_rep, device=self.device).repeat_interleave(self.n_atoms)
+            sigma = torch.full((n_rep,), self.sigma, dtype=dtype, device=self.device)
+            self._layouts[key] = (batch, self.types.repeat(n_rep), sigma)
+        return self._layouts[key]
+
     def force(self, x: torch.Tensor) -> torch.Tensor:
         """The learned force [R, N, 3] (kJ/mol/Angstrom) on structures x [R, N, 3]."""
         n_rep, n_atoms = x.shape[:2]
-        flat = x.reshape(-1, 3)
-        batch = torch.arange(n_rep, device=self.device).repeat_interleave(n_atoms)
-        sigma = torch.full((n_rep,), self.sigma, dtype=x.dtype, device=self.device)
-        eps = self.objective.noise(self.net, flat, sigma, self.types.repeat(n_rep), batch)
+        batch, types, sigma = self._layout(n_rep, x.dtype)
+        eps = self.objective.noise(self.net, x.reshape(-1, 3), sigma, types, batch)
         self.evaluations += 1
         return denoiser_force(eps, self.sigma, self.kT).reshape(n_rep, n_atoms, 3)
 
