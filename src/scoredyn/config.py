@@ -20,6 +20,7 @@ import yaml
 
 from scoredyn.errors import ConfigError
 from scoredyn.schema import validate
+from scoredyn.units import KB_KJ_PER_MOL_K, KJ_PER_G_IN_A2_PER_PS2
 
 if TYPE_CHECKING:
     from scoredyn.molecules import Molecule
@@ -178,11 +179,40 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
             f"{where}: dataset.lag_ps = {lag} is not a whole number of dff.timestep_fs = {dff['timestep_fs']} "
             "(DFF frames are saved as far apart as SD's); choose a timestep that divides the lag"
         )
+    a = dff_stability(dff, md["temperature_K"])
+    if a > MAX_DFF_STABILITY:
+        raise ConfigError(
+            f"{where}: dff.timestep_fs = {dff['timestep_fs']} with dff.friction_amu_per_ps = "
+            f"{dff['friction_amu_per_ps']} moves an atom too far per step for forces learned at dff.sigma_A[0] = "
+            f"{low} A (D dt / sigma^2 = {a:.2f} > {MAX_DFF_STABILITY}; Euler-Maruyama diverges at 2); "
+            f"shorten the timestep or raise the friction by {a / MAX_DFF_STABILITY:.1f}x"
+        )
     for key in ("frame_interval_ps", "equilibrate_ps"):
         if not is_multiple(md[key] * 1000.0, md["timestep_fs"]):
             raise ConfigError(
                 f"{where}: md.{key} = {md[key]} is not a whole number of md.timestep_fs = {md['timestep_fs']}"
             )
+
+
+#: Display names of the methods by their key in rule inputs and result folders, in the
+#: order figures show them: the MD reference, SD, and the DFF baseline.
+METHOD_NAMES = {"md": "MD", "sd": "SD", "dff": "DFF"}
+
+#: Largest D dt / sigma^2 of the DFF's Brownian dynamics (see :func:`dff_stability`).
+MAX_DFF_STABILITY = 0.5
+
+
+def dff_stability(dff: dict[str, Any], md_temperature_K: float) -> float:
+    """D dt / sigma_low^2 of the DFF's Brownian dynamics, with D = kT / zeta.
+
+    A denoiser trained at noise level sigma sees constrained and stiff modes at least
+    sigma wide, so its force constants reach kT / sigma^2, and Euler-Maruyama's
+    stability number dt D k / kT for them is this ratio (stable below 2, variance
+    inflated by 1 / (1 - a/2)).
+    """
+    kT = KB_KJ_PER_MOL_K * dff.get("temperature_K", md_temperature_K)
+    diffusion = kT * KJ_PER_G_IN_A2_PER_PS2 / dff["friction_amu_per_ps"]  # A^2/ps
+    return diffusion * dff["timestep_fs"] / 1000.0 / dff["sigma_A"][0] ** 2
 
 
 #: The paper's times for P(X_t | X_0) (Fig. 3).

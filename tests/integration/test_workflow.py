@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 PAPER = sorted(str(p.relative_to(REPO)) for p in (REPO / "config").glob("paper-*.yaml"))
 SMALL = [None, *sorted(str(p.relative_to(REPO)) for p in (REPO / "config").glob("*.yaml") if "paper-" not in p.name)]
-GPU_RULES = {"train", "train_dff", "sd_production", "sd_conditional", "sd_sweep"}
+GPU_RULES = {"train", "train_dff", "sd_production", "sd_conditional", "sd_sweep", "dff_production", "dff_conditional"}
 
 
 def snakemake(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -91,6 +91,7 @@ def test_bad_config_fails_before_any_job_with_the_key(tmp_path):
 @pytest.mark.workflow
 def test_tiny_config_end_to_end(tmp_path):
     (tmp_path / "config.yaml").symlink_to(REPO / "config.yaml")
+    (tmp_path / "dff.yaml").write_text("dff: {enabled: true, steps: 10}\n")  # the DFF baseline beside SD
     res = snakemake(
         "--cores",
         "2",
@@ -100,6 +101,7 @@ def test_tiny_config_end_to_end(tmp_path):
         str(tmp_path),
         "--configfile",
         str(REPO / "config" / "tiny.yaml"),
+        str(tmp_path / "dff.yaml"),
         cwd=tmp_path,
     )
     assert res.returncode == 0, res.stderr[-5000:]
@@ -177,14 +179,35 @@ def test_tiny_config_end_to_end(tmp_path):
     rows = pd.read_csv(ev / "metrics.csv")
     assert list(rows.columns) == ["molecule", "observable", "method", "statistic", "value"]
     jsd = rows[(rows.observable == "phi/psi") & (rows.statistic == "jsd_nats")].set_index("method").value
-    assert set(jsd.index) == {"SD vs MD", "MD split-half", "SD split-half", "SD[dpm3x20] vs MD",
-                              "SD[dpm3x20] split-half", "SD[dpmpp2mx5] vs MD", "SD[dpmpp2mx5] split-half"}  # fmt: skip
+    assert set(jsd.index) == {"SD vs MD", "MD split-half", "SD split-half", "DFF vs MD", "DFF split-half",
+                              "SD[dpm3x20] vs MD", "SD[dpm3x20] split-half", "SD[dpmpp2mx5] vs MD",
+                              "SD[dpmpp2mx5] split-half"}  # fmt: skip
     assert jsd.between(0, np.log(2)).all() and (ev / "alanine-dipeptide" / "sweep_solver.png").is_file()
     cond = rows[rows.observable.str.startswith("phi/psi | alpha, t = ")]
     assert set(cond.observable) == {"phi/psi | alpha, t = 1 ps", "phi/psi | alpha, t = 5 ps"}
+    assert set(cond[cond.statistic == "jsd_nats"].method) >= {"SD vs MD", "DFF vs MD"}
     nested = json.loads((ev / "metrics.json").read_text())
-    speedup = nested["alanine-dipeptide"]["throughput production"]["SD/MD"]["speedup"]
-    assert speedup > 0 and nested["alanine-dipeptide"]["stability"]["SD"]["violations_per_100k_steps"] >= 0
+    mol = nested["alanine-dipeptide"]
+    for method in ("SD", "DFF"):
+        assert mol["throughput production"][f"{method}/MD"]["speedup"] > 0
+        assert mol["stability"][method]["violations_per_100k_steps"] >= 0
+        assert mol["throughput ensemble alpha"][method]["ns_per_day"] > 0
+        ratio = mol["fpt alpha->beta"][f"{method}/MD"]["mfpt_ratio"]
+        assert ratio is None or ratio > 0  # None: no passage in a few ps
+
+    # the DFF baseline: a denoiser, Brownian-dynamics frames as far apart as SD's, the same outputs
+    _, dff_meta = load_model(tmp_path / "results" / "tiny" / "dff" / "model.pt", kind="dff")
+    assert dff_meta["objective"] == {"kind": "dff", "sigma_A": [0.02, 0.05], "duplicates": 4}
+    dff = tmp_path / "results" / "tiny" / "dff" / "alanine-dipeptide"
+    prod = read_trajectory(dff / "production.h5")
+    assert prod.pos.shape == (21, 22, 3) and prod.timestep == 1.0 and np.isfinite(prod.pos).all()
+    np.testing.assert_allclose(prod.pos[0], md_prod.pos[0], atol=1e-4)
+    info = json.loads((dff / "production.json").read_text())
+    assert info["method"] == "DFF" and info["evaluations_per_step"] == 500 and info["timestep_fs"] == 2.0
+    assert len(mda.Universe(str(dff / "production.pdb"), str(dff / "production.xtc")).trajectory) == 21
+    for state in ("alpha", "beta"):
+        ens = read_trajectory(dff / f"conditional_{state}.h5")
+        assert ens.pos.shape == (4, 6, 22, 3) and not np.allclose(ens.pos[0, 1:], ens.pos[1, 1:])
 
 
 GLYCINE = {

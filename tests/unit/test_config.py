@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scoredyn.config import load_config, validate_config
+from scoredyn.config import dff_stability, load_config, validate_config
 from scoredyn.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,8 +69,11 @@ def test_dff_settings_are_cross_checked():
         validate_config(base() | {"dataset": {"lag_ps": 1.0}, "dff": {"timestep_fs": 3}})
     with pytest.raises(ConfigError, match=r"dff\.sigma_A"):
         validate_config(base() | {"dff": {"sigma_A": [0.02]}})
+    with pytest.raises(ConfigError, match=r"D dt / sigma\^2 = 1\.00 > 0\.5.*raise the friction by 2\.0x"):
+        validate_config(base() | {"dff": {"friction_amu_per_ps": 1247.2, "timestep_fs": 2}})
     cfg = validate_config(base() | {"dff": {"enabled": True}})
     assert cfg["dff"]["sigma_A"] == [0.02, 0.05] and cfg["dff"]["timestep_fs"] == 2.0
+    assert 0.2 < dff_stability(cfg["dff"], 300.0) < 0.3
 
 
 def test_unknown_molecule_is_reported(tmp_path):

@@ -11,6 +11,7 @@ from torch import nn
 
 from scoredyn.diffusion.denoiser import denoiser_force, denoiser_loss, perturb, sample_sigma
 from scoredyn.rollout.langevin import BrownianDynamics
+from scoredyn.units import KB_KJ_PER_MOL_K
 
 A, B, KT = 2.0, 2.0, 1.0
 GRID = np.linspace(-2.6, 2.6, 20001)
@@ -92,8 +93,7 @@ def test_learned_force_matches_the_analytic_force_within_10_percent_rms():
 def test_langevin_with_the_analytic_force_samples_the_boltzmann_distribution():
     gen = torch.Generator().manual_seed(6)
     x = boltzmann_samples(2000, seed=7)[:, None, :]  # [R, 1, 2] walkers
-    dynamics = BrownianDynamics(force, torch.ones(1, dtype=torch.float64), KT, friction=1.0, timestep=0.002,
-                                accel_unit=1.0)  # fmt: skip
+    dynamics = BrownianDynamics(force, 1.0, KT, timestep=0.002, energy_unit=1.0)
     kept = []
     for block in range(60):  # 60 x 100 steps = 12 time units, several barrier crossings
         x = dynamics.run(x, torch.randn((len(x), 100, 1, 2), generator=gen, dtype=x.dtype))
@@ -108,13 +108,23 @@ def test_langevin_with_the_analytic_force_samples_the_boltzmann_distribution():
     assert abs(samples[:, 1].var() / (KT / (2 * B)) - 1) < 0.03
 
 
-def test_without_the_force_walkers_diffuse_with_d_equal_kt_over_m_gamma():
-    dynamics = BrownianDynamics(lambda x: torch.zeros_like(x), torch.tensor([1.0, 4.0], dtype=torch.float64),
-                                kT=2.0, friction=5.0, timestep=0.01, accel_unit=1.0)  # fmt: skip
+def test_without_the_force_walkers_diffuse_with_d_equal_kt_over_zeta():
+    dynamics = BrownianDynamics(lambda x: torch.zeros_like(x), torch.tensor([5.0, 20.0], dtype=torch.float64),
+                                kT=2.0, timestep=0.01, energy_unit=1.0)  # fmt: skip
     x = dynamics.run(
         torch.zeros(20000, 2, 3, dtype=torch.float64),
         torch.randn((20000, 50, 2, 3), generator=torch.Generator().manual_seed(8), dtype=torch.float64),
     )
     msd = x.pow(2).mean(dim=(0, 2))  # per particle, per coordinate, after t = 0.5
-    expected = 2 * (2.0 / (torch.tensor([1.0, 4.0]) * 5.0)) * 0.5
+    expected = 2 * (2.0 / torch.tensor([5.0, 20.0])) * 0.5
     torch.testing.assert_close(msd, expected.double(), rtol=0.03, atol=0)
+
+
+def test_md_units_give_the_si_diffusion_coefficient():
+    """D = kT / zeta for zeta in amu/ps at 300 K, against the same number worked out in SI units."""
+    zeta_amu_per_ps = 1000.0
+    zeta_si = zeta_amu_per_ps * 1.66053907e-27 / 1e-12  # kg/s
+    d_si = 1.380649e-23 * 300.0 / zeta_si  # m^2/s
+    d_a2_per_ps = d_si * 1e20 / 1e12
+    dynamics = BrownianDynamics(lambda x: torch.zeros_like(x), zeta_amu_per_ps, KB_KJ_PER_MOL_K * 300.0, 0.002)
+    assert abs(float(dynamics.diffusion()) / d_a2_per_ps - 1) < 1e-5

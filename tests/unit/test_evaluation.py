@@ -163,11 +163,19 @@ def test_speed_stage_computes_ns_per_day_from_benchmark_seconds(tmp_path):
     sd_json.write_text(json.dumps({"simulated_ps_per_replica": 1000.0, "replicas": 1, "steps": 1000, "rejections": 3,
                                    "violations": 0, "threads": 1, "device": "cpu", "evaluations_per_step": 60.0,
                                    "wall_s": 86.4, "checks": {"bonds_ok": 1.0}}))  # fmt: skip
-    ens = [{"molecule": "m", "state": "alpha", "method": "SD", "runs": 10, "ps": 40.0, "bench": [bench("ens", 8.64)]}]
+    dff_json = tmp_path / "dff.json"
+    dff_json.write_text(json.dumps({"simulated_ps_per_replica": 1000.0, "replicas": 1, "steps": 1000, "rejections": 0,
+                                    "violations": 50, "threads": 1, "device": "cpu", "evaluations_per_step": 500.0,
+                                    "wall_s": 432.0, "checks": {"bonds_ok": 0.9}}))  # fmt: skip
+    ens = [{"molecule": "m", "state": "alpha", "method": "SD", "runs": 10, "ps": 40.0, "bench": [bench("ens", 8.64)]},
+           {"molecule": "m", "state": "alpha", "method": "DFF", "runs": 10, "ps": 40.0,
+            "bench": [bench("dens", 17.28)]}]  # fmt: skip
     out = {"figure": tmp_path / "speed.png", "csv": tmp_path / "speed.csv"}
-    df = evaluate_speed_stage(None, ["m"], {"json": [md_json], "bench": [bench("md", 86.4)]},
-                              {"json": [sd_json], "bench": [bench("sd", 0.5)]}, ens,
-                              {"md_production": 2, "md_conditional_run": 1, "sd_production": 1, "sd_conditional": 2},
+    threads = {"md_production": 2, "md_conditional_run": 1, "sd_production": 1, "sd_conditional": 2,
+               "dff_production": 1, "dff_conditional": 2}  # fmt: skip
+    learned = {"SD": {"json": [sd_json], "bench": [bench("sd", 0.5)]},
+               "DFF": {"json": [dff_json], "bench": [bench("dff", 432.0)]}}  # fmt: skip
+    df = evaluate_speed_stage(None, ["m"], {"json": [md_json], "bench": [bench("md", 86.4)]}, learned, ens, threads,
                               out)  # fmt: skip
     v = df.set_index(["observable", "method", "statistic"]).value
     assert v["throughput production", "MD", "ns_per_day"] == pytest.approx(100.0)  # 0.1 ns in 1/1000 day
@@ -175,11 +183,17 @@ def test_speed_stage_computes_ns_per_day_from_benchmark_seconds(tmp_path):
     assert v["throughput production", "SD/MD", "speedup"] == pytest.approx(10.0)
     assert v["throughput ensemble alpha", "SD", "ns_per_day"] == pytest.approx(4000.0)
     assert v["stability", "SD", "rejections_per_100k_steps"] == pytest.approx(300.0)
+    assert v["throughput production", "DFF", "ns_per_day"] == pytest.approx(200.0)
+    assert v["throughput production", "DFF/MD", "speedup"] == pytest.approx(2.0)
+    assert v["throughput production", "DFF", "evaluations_per_step"] == 500.0
+    assert v["throughput ensemble alpha", "DFF", "ns_per_day"] == pytest.approx(2000.0)
+    assert v["stability", "DFF", "violations_per_100k_steps"] == pytest.approx(5000.0)
+    assert v["stability", "DFF", "frames_bonds_ok"] == pytest.approx(0.9)
     assert out["figure"].stat().st_size > 10_000
     (tmp_path / "md.tsv").write_text("garbage")
     with pytest.raises(ScoredynError, match=r"md\.tsv"):
         evaluate_speed_stage(None, ["m"], {"json": [md_json], "bench": [tmp_path / "md.tsv"]},
-                             {"json": [sd_json], "bench": [tmp_path / "sd.tsv"]}, [], {"md_production": 1},
+                             {"SD": {"json": [sd_json], "bench": [tmp_path / "sd.tsv"]}}, [], {"md_production": 1},
                              out)  # fmt: skip
 
 
@@ -187,25 +201,27 @@ def test_figures_put_methods_side_by_side_on_one_scale(rng):
     a = rng.normal(0, 1, 2000).cumsum() % 300 - 150
     md = _observed(rng, 2000, assignment=_two_state(20, 50, 50, 1.0))
     sd = _observed(rng, 2000, shift=20.0, assignment=_two_state(40, 25, 25, 1.0))
-    obs = {"MD": md, "SD": sd}
+    dff = _observed(rng, 2000, shift=-10.0, assignment=_two_state(10, 100, 100, 1.0))
+    obs = {"MD": md, "SD": sd, "DFF": dff}
     fig = figures.ramachandran_figure(obs, {"alpha": (-80, -40), "beta": (-80, 150)}, 300.0, 8.0, 24.0)
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
-    assert len(panels) == 4 and [ax.get_title().split(":")[0] for ax in panels] == ["MD", "SD", "MD", "SD"]
-    assert panels[2].get_xlim() == panels[3].get_xlim() == (-180.0, 180.0)
+    assert [ax.get_title().split(":")[0] for ax in panels] == ["MD", "SD", "DFF"] * 2
+    assert panels[3].get_xlim() == panels[5].get_xlim() == (-180.0, 180.0)
     plt.close(fig)
-    _, passages, means = kinetics_rows("mol", obs, n_boot=100)
+    rows, passages, means = kinetics_rows("mol", obs, n_boot=100)
+    assert {"SD/MD", "DFF/MD"} <= set(rows[rows.statistic == "mfpt_ratio"].method)
     fig = figures.fpt_figure(passages, means)
     assert [ax.get_title() for ax in fig.axes] == ["α → β", "β → α"]
     plt.close(fig)
     for kind in ("bonds", "angles"):
         fig = figures.geometry_figure(obs, kind, 300.0, 24.0)
-        assert len(fig.axes[0].get_lines()) == 2
+        assert len(fig.axes[0].get_lines()) == 3
         plt.close(fig)
-    ens = {m: {"phi": rng.normal(-80, 20, (30, 3)), "psi": rng.normal(a[:3], 20, (30, 3))} for m in ("MD", "SD")}
+    ens = {m: {"phi": rng.normal(-80, 20, (30, 3)), "psi": rng.normal(a[:3], 20, (30, 3))} for m in obs}
     fig = figures.conditional_figure(ens, [1.0, 10.0, 20.0], "alpha", 15.0, 300.0, 24.0)
-    assert sum(ax.get_title().startswith(("MD", "SD")) for ax in fig.axes) == 6
+    assert sum(ax.get_title().startswith(("MD", "SD", "DFF")) for ax in fig.axes) == 9
     plt.close(fig)
     one = {m: {"cccc": v["phi"]} for m, v in ens.items()}
     fig = figures.conditional_figure(one, [1.0, 10.0, 20.0], "trans", 15.0, 300.0, 24.0)
-    assert len(fig.axes[0].get_lines()) == 2
+    assert len(fig.axes[0].get_lines()) == 3
     plt.close(fig)

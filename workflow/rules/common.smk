@@ -28,6 +28,7 @@ CFG = _validated_config()
 RESULTS = f"results/{CFG.run}"
 MD = f"{RESULTS}/md/{{molecule}}"
 SD = f"{RESULTS}/sd/{{molecule}}"
+DFF = f"{RESULTS}/dff/{{molecule}}"
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 MDP_DIR = str(Path(workflow.basedir) / "resources" / "mdp")
@@ -146,24 +147,58 @@ def conditional_run_files(wildcards):
     ]
 
 
-def sd_runtime_min(replicas, ps):
-    """A generous wall-time request (minutes) for SD, assuming about 10 ps/s per replica on one core
-    for the default solver (batches run faster per replica)."""
-    steps = ps / config["dataset"]["lag_ps"]
-    evaluations = config["rollout"]["solver"]["steps"] * 3
-    seconds = steps * evaluations * 1.5e-3 * max(1.0, replicas / 10.0)
+def rollout_runtime_min(evaluations, replicas):
+    """A generous wall-time request (minutes) for a rollout of this many network evaluations,
+    assuming 1.5 ms each on one core (batches of replicas run faster per replica)."""
+    seconds = evaluations * 1.5e-3 * max(1.0, replicas / 10.0)
     return int(max(15, 3 * seconds / 60.0 + 10))
+
+
+def sd_runtime_min(replicas, ps):
+    """Wall-time request (minutes) for ps of SD: the default solver's evaluations per step."""
+    steps = ps / config["dataset"]["lag_ps"]
+    return rollout_runtime_min(
+        steps * config["rollout"]["solver"]["steps"] * 3, replicas
+    )
+
+
+def dff_runtime_min(replicas, ps):
+    """Wall-time request (minutes) for ps of DFF dynamics: one evaluation per Brownian step."""
+    return rollout_runtime_min(ps * 1000.0 / config["dff"]["timestep_fs"], replicas)
+
+
+def dff_enabled():
+    return config["dff"]["enabled"]
+
+
+#: the dff keys that change the trained denoiser (the others only change its dynamics)
+DFF_TRAIN_KEYS = ("sigma_A", "duplicates", "steps")
+
+
+def dff_train_settings():
+    return {k: v for k, v in config["dff"].items() if k in DFF_TRAIN_KEYS}
+
+
+def dff_dynamics_settings():
+    return {k: v for k, v in config["dff"].items() if k not in DFF_TRAIN_KEYS}
+
+
+def learned_methods():
+    """The learned simulators compared with MD: SD, and the DFF baseline when enabled."""
+    return ["sd", "dff"] if dff_enabled() else ["sd"]
 
 
 def sd_targets():
     targets = []
     for m in CFG.evaluate:
-        targets += [f"{RESULTS}/sd/{m}/production.{ext}" for ext in ("h5", "json")]
-        targets += [
-            f"{RESULTS}/sd/{m}/conditional_{s}.{ext}"
-            for s in conditional_states(m)
-            for ext in ("h5", "json")
-        ]
+        for method in learned_methods():
+            out = f"{RESULTS}/{method}/{m}"
+            targets += [f"{out}/production.{ext}" for ext in ("h5", "json")]
+            targets += [
+                f"{out}/conditional_{s}.{ext}"
+                for s in conditional_states(m)
+                for ext in ("h5", "json")
+            ]
         if config["md"]["conditional"]["replicas"] > 0:
             targets += [
                 f"{RESULTS}/md/{m}/conditional_{s}.h5" for s in conditional_states(m)
@@ -173,7 +208,7 @@ def sd_targets():
 
 def train_targets():
     files = ("model.pt", "metrics.csv", "loss.png")
-    dirs = ["model", "dff"] if config["dff"]["enabled"] else ["model"]
+    dirs = ["model", "dff"] if dff_enabled() else ["model"]
     return [f"{RESULTS}/{d}/{f}" for d in dirs for f in files]
 
 
@@ -184,6 +219,19 @@ def md_conditional_enabled():
     return config["md"]["conditional"]["replicas"] > 0
 
 
+def learned_files(pattern):
+    """Named input function: {"sd": ..., "dff": ...}, each learned method's rollout file
+    ``pattern`` (formatted with the wildcards) of one molecule."""
+
+    def files(wildcards):
+        name = pattern.format(**wildcards)
+        return {
+            m: f"{RESULTS}/{m}/{wildcards.molecule}/{name}" for m in learned_methods()
+        }
+
+    return files
+
+
 def speed_inputs(wildcards):
     """Production outputs and benchmark files of every evaluated molecule, and of the ensembles."""
     mols = CFG.evaluate
@@ -191,12 +239,17 @@ def speed_inputs(wildcards):
     inputs = {
         "md_json": [f"{RESULTS}/md/{m}/production.json" for m in mols],
         "md_bench": [f"{BENCH}/md/{m}/production.tsv" for m in mols],
-        "sd_json": [f"{RESULTS}/sd/{m}/production.json" for m in mols],
-        "sd_bench": [f"{BENCH}/sd/{m}/production.tsv" for m in mols],
         "ensembles": [e["output"] for e in ensembles],
         "ensemble_json": [e["json"] for e in ensembles if "json" in e],
         "ensemble_bench": [b for e in ensembles for b in e["bench"]],
     }
+    for method in learned_methods():
+        inputs[f"{method}_json"] = [
+            f"{RESULTS}/{method}/{m}/production.json" for m in mols
+        ]
+        inputs[f"{method}_bench"] = [
+            f"{BENCH}/{method}/{m}/production.tsv" for m in mols
+        ]
     return inputs
 
 
@@ -206,19 +259,19 @@ def speed_ensembles():
     ps = config["rollout"]["conditional"]["time_ps"]
     for m in CFG.evaluate:
         for s in conditional_states(m):
-            sd_runs = config["rollout"]["conditional"]["replicas"]
-            out.append(
-                {
-                    "molecule": m,
-                    "state": s,
-                    "method": "SD",
-                    "runs": sd_runs,
-                    "ps": ps,
-                    "output": f"{RESULTS}/sd/{m}/conditional_{s}.h5",
-                    "json": f"{RESULTS}/sd/{m}/conditional_{s}.json",
-                    "bench": [f"{BENCH}/sd/{m}/conditional_{s}.tsv"],
-                }
-            )
+            for method in learned_methods():
+                out.append(
+                    {
+                        "molecule": m,
+                        "state": s,
+                        "method": method.upper(),
+                        "runs": config["rollout"]["conditional"]["replicas"],
+                        "ps": ps,
+                        "output": f"{RESULTS}/{method}/{m}/conditional_{s}.h5",
+                        "json": f"{RESULTS}/{method}/{m}/conditional_{s}.json",
+                        "bench": [f"{BENCH}/{method}/{m}/conditional_{s}.tsv"],
+                    }
+                )
             if md_conditional_enabled():
                 runs = config["md"]["conditional"]["replicas"]
                 out.append(

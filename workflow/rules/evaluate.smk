@@ -1,11 +1,11 @@
-# SD against MD: figures per molecule (equilibrium, kinetics, conditional distributions),
+# SD (and the DFF baseline when enabled) against MD: figures per molecule (equilibrium, kinetics, conditional distributions),
 # speed and stability for the run, and the metrics gathered into metrics.json / .csv.
 
 
 rule evaluate_equilibrium:
     input:
+        unpack(learned_files("production.h5")),
         md=f"{MD}/production.h5",
-        sd=f"{SD}/production.h5",
         top=f"{MD}/topology/topol.top",
     output:
         dihedrals=report(
@@ -58,8 +58,8 @@ rule evaluate_equilibrium:
 
 rule evaluate_conditional:
     input:
+        unpack(learned_files("conditional_{state}.h5")),
         md=f"{MD}/conditional_{{state}}.h5",
-        sd=f"{SD}/conditional_{{state}}.h5",
         top=f"{MD}/topology/topol.top",
     output:
         figure=report(
@@ -115,6 +115,8 @@ rule evaluate_speed:
             "md_conditional_run": 1,
             "sd_production": 1,
             "sd_conditional": workflow.cores,
+            "dff_production": 1,
+            "dff_conditional": workflow.cores,
         },
     script:
         "../scripts/evaluate_speed.py"

@@ -1,5 +1,6 @@
-# Score-dynamics rollouts with the trained model: one long trajectory per evaluated
-# molecule, and ensembles of replicas from a fixed start in each named state.
+# Rollouts with the trained models: one long trajectory per evaluated molecule, and
+# ensembles of replicas from a fixed start in each named state, by SD and, when
+# dff.enabled, by the denoising force field's Brownian dynamics (frames as far apart).
 
 
 rule sd_production:
@@ -27,7 +28,7 @@ rule sd_production:
         workdir=f"{SD}/production_run",
         settings=config["rollout"],
     script:
-        "../scripts/sd_production.py"
+        "../scripts/rollout_production.py"
 
 
 rule sd_conditional:
@@ -56,7 +57,7 @@ rule sd_conditional:
         workdir=f"{SD}/conditional_{{state}}_run",
         settings=config["rollout"],
     script:
-        "../scripts/sd_conditional.py"
+        "../scripts/rollout_conditional.py"
 
 
 rule sd_sweep:
@@ -84,4 +85,61 @@ rule sd_sweep:
         workdir=f"{SD}/sweep/{{solver}}/run",
         settings={"rollout": config["rollout"], "sweep": config["evaluation"]["sweep"]},
     script:
-        "../scripts/sd_production.py"
+        "../scripts/rollout_production.py"
+
+
+rule dff_production:
+    input:
+        model=f"{RESULTS}/dff/model.pt",
+        h5=f"{MD}/production.h5",
+        top=f"{MD}/topology/topol.top",
+    output:
+        h5=f"{DFF}/production.h5",
+        pdb=f"{DFF}/production.pdb",
+        xtc=f"{DFF}/production.xtc",
+        json=f"{DFF}/production.json",
+    log:
+        f"{LOGS}/dff/{{molecule}}/production.log",
+    benchmark:
+        f"{BENCH}/dff/{{molecule}}/production.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=dff_runtime_min(1, config["rollout"]["production"]["time_ns"] * 1000.0),
+        gpu=1,
+    params:
+        workdir=f"{DFF}/production_run",
+        settings={"rollout": config["rollout"], "dff": dff_dynamics_settings()},
+    script:
+        "../scripts/rollout_production.py"
+
+
+rule dff_conditional:
+    input:
+        model=f"{RESULTS}/dff/model.pt",
+        start=f"{MD}/state_{{state}}.h5",
+        top=f"{MD}/topology/topol.top",
+    output:
+        h5=f"{DFF}/conditional_{{state}}.h5",
+        json=f"{DFF}/conditional_{{state}}.json",
+    log:
+        f"{LOGS}/dff/{{molecule}}/conditional_{{state}}.log",
+    benchmark:
+        f"{BENCH}/dff/{{molecule}}/conditional_{{state}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: workflow.cores
+    resources:
+        mem_mb=8000,
+        runtime=dff_runtime_min(
+            config["rollout"]["conditional"]["replicas"],
+            config["rollout"]["conditional"]["time_ps"],
+        ),
+        gpu=1,
+    params:
+        workdir=f"{DFF}/conditional_{{state}}_run",
+        settings={"rollout": config["rollout"], "dff": dff_dynamics_settings()},
+    script:
+        "../scripts/rollout_conditional.py"

@@ -79,6 +79,6 @@ rule train_dff:
         gpu=1,
     params:
         workdir=f"{RESULTS}/dff/work",
-        settings={"train": config["train"], "dff": config["dff"]},
+        settings={"train": config["train"], "dff": dff_train_settings()},
     script:
         "../scripts/train.py"

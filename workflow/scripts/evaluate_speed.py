@@ -1,17 +1,25 @@
-"""Simulated ns per day of SD and MD from the benchmark files, and SD stability (rule evaluate_speed)."""
+"""Simulated ns per day of MD, SD (and DFF) from the benchmark files, and stability (rule evaluate_speed)."""
 
 from pathlib import Path
 
+from scoredyn.config import METHOD_NAMES
 from scoredyn.evaluation.stage import evaluate_speed_stage
 from scoredyn.logs import run_rule
 
 sm = snakemake  # noqa: F821 - provided by Snakemake
+inputs = set(sm.input.keys())
+
+
+def files(method: str) -> dict[str, list[Path]]:
+    return {k: [Path(f) for f in getattr(sm.input, f"{method}_{k}")] for k in ("json", "bench")}
+
+
 run_rule(
     sm,
     evaluate_speed_stage,
     list(sm.params.molecules),
-    md={"json": [Path(f) for f in sm.input.md_json], "bench": [Path(f) for f in sm.input.md_bench]},
-    sd={"json": [Path(f) for f in sm.input.sd_json], "bench": [Path(f) for f in sm.input.sd_bench]},
+    md=files("md"),
+    learned={name: files(key) for key, name in METHOD_NAMES.items() if key != "md" and f"{key}_json" in inputs},
     ensembles=list(sm.params.ensembles),
     threads=dict(sm.params.threads),
     outputs={k: Path(sm.output[k]) for k in ("figure", "csv")},

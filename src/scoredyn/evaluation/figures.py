@@ -1,4 +1,4 @@
-"""Figure layouts: SD and MD side by side on the same axes and colour scales.
+"""Figure layouts: MD, SD and the DFF baseline side by side on the same axes and colour scales.
 
 Each function returns a matplotlib Figure built from the pure plotting functions in
 :mod:`scoredyn.plots`; saving is the caller's job.
@@ -152,8 +152,8 @@ def conditional_figure(dihedrals: dict[str, dict[str, np.ndarray]], times_ps: li
 
 
 def speed_figure(table: pd.DataFrame) -> Figure:
-    """Top: simulated ns per day of each run (Fig. 5a). Bottom: rejected and check-violating SD
-    moves per 100k production steps (Fig. 5b). ``table`` has columns label, method, ns_per_day,
+    """Top: simulated ns per day of each run (Fig. 5a). Bottom: rejected and check-violating moves
+    of each learned simulator per 100k production steps (Fig. 5b). ``table`` has columns label, method, ns_per_day,
     and rejections_per_100k and violations_per_100k (NaN where they do not apply)."""
     stable = table.dropna(subset=["rejections_per_100k"])
     n_top, n_bottom = len(table), 2 * len(stable)
@@ -164,7 +164,7 @@ def speed_figure(table: pd.DataFrame) -> Figure:
     labels = [f"{lab}: {kind}" for lab in stable["label"] for kind in ("rejected", "violating, kept")]
     values = [v for r in stable.itertuples() for v in (r.rejections_per_100k, r.violations_per_100k)]
     colors = [c for m in stable["method"] for c in (method_color(m), "0.6")]
-    bars(labels, values, colors, bottom, "moves per 100k SD steps", log=False, fmt="{:.0f}")
+    bars(labels, values, colors, bottom, "moves per 100k steps", log=False, fmt="{:.0f}")
     return fig
 
 

@@ -1,4 +1,4 @@
-"""The evaluation rules: SD (and any other method) against MD, per molecule and per run.
+"""The evaluation rules: SD (and the DFF baseline when enabled) against MD, per molecule and per run.
 
 Each stage reads trajectories, reduces them to observables, writes its metric rows as
 a tidy CSV and its figures. :func:`metrics_stage` gathers the rows of every stage into
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from scoredyn.config import Config, is_multiple
+from scoredyn.config import METHOD_NAMES, Config, is_multiple
 from scoredyn.errors import ScoredynError, TrajectoryError
 from scoredyn.evaluation import figures
 from scoredyn.evaluation.metrics import (
@@ -41,6 +42,11 @@ def _save(fig: plt.Figure, path: Path) -> None:
     save_figure(fig, path)
     plt.close(fig)
     log.info("wrote %s", path)
+
+
+def method_paths(files: Mapping[str, str]) -> dict[str, Path]:
+    """{"MD": ..., "SD": ..., "DFF": ...} from a rule's inputs named md, sd and (when enabled) dff."""
+    return {name: Path(files[key]) for key, name in METHOD_NAMES.items() if key in files}
 
 
 def read_observed(mol: ResolvedMolecule, paths: dict[str, Path]) -> dict[str, Observed]:
@@ -74,11 +80,13 @@ def evaluate_equilibrium_stage(
     seed = derive_seed(cfg.seed, name, "evaluate")
     eq = equilibrium_rows(name, observed)
     kin, passages, means = kinetics_rows(name, observed, n_boot=ev["bootstrap_samples"], seed=seed)
+    learned = [m for m in observed if m != REFERENCE]
     seen = Rows(name)
-    seen.add("training", "SD", "seen_in_training", float(name in cfg.train))
+    for method in learned:
+        seen.add("training", method, "seen_in_training", float(name in cfg.train))
     df = pd.concat([eq, kin, seen.frame()], ignore_index=True)
-    held_out = "" if name in cfg.train else " (held out: SD never saw this molecule in training)"
-    title = f"{name}: SD against MD{held_out}"
+    held_out = "" if name in cfg.train else " (held out: never seen in training)"
+    title = f"{name}: {' and '.join(learned)} against {REFERENCE}{held_out}"
     f_max, bw = ev["free_energy_max_kJ_mol"], ev["kde_bandwidth_deg"]
     with plt.rc_context(figures.STYLE):
         if len(mol.dihedral_atoms) >= 2:
@@ -188,20 +196,22 @@ def _ns_per_day(ps: float, seconds: float) -> float:
 
 
 def evaluate_speed_stage(
-    cfg: Config, molecules: list[str], md: dict[str, list[Path]], sd: dict[str, list[Path]],
+    cfg: Config, molecules: list[str], md: dict[str, list[Path]], learned: dict[str, dict[str, list[Path]]],
     ensembles: list[dict[str, object]], threads: dict[str, int], outputs: dict[str, Path],
     log_file: Path | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """Simulated ns per day of every production and ensemble run, from the rules' benchmark files,
-    and the SD moves rejected or violating the checks per 100k steps (paper Fig. 5).
+    and the learned simulators' moves rejected or violating the checks per 100k steps (paper Fig. 5).
 
     Parameters
     ----------
-    md, sd : ``{"json": [...], "bench": [...]}`` of each molecule's production run, in ``molecules`` order
+    md : ``{"json": [...], "bench": [...]}`` of each molecule's MD production, in ``molecules`` order
+    learned : method (``SD``, ``DFF``) -> the same for its production rollouts
     ensembles : one entry per (molecule, state, method) with keys molecule, state, method,
-        runs (replicas), ps (per run), bench (benchmark files: one, or one per run) and, for SD,
-        json (the rollout summary, whose wall_s counts every session of a resumed run)
-    threads : threads of the rules md_production, md_conditional_run, sd_production, sd_conditional
+        runs (replicas), ps (per run), bench (benchmark files: one, or one per run) and, for a
+        learned method, json (the rollout summary, whose wall_s counts every session of a resumed run)
+    threads : threads of the rules md_production, md_conditional_run and <method>_production,
+        <method>_conditional of each learned method
     """
     table, rows = [], {m: Rows(m) for m in molecules}
     for k, name in enumerate(molecules):
@@ -213,28 +223,29 @@ def evaluate_speed_stage(
                       "ns_per_day": md_speed})  # fmt: skip
         rows[name].add("throughput production", "MD", "ns_per_day", md_speed)
         rows[name].add("throughput production", "MD", "mdrun_ns_per_day", md_json["phases"]["md"]["ns_per_day"])
-        sd_json = json.loads(Path(sd["json"][k]).read_text())
-        sd_ps = sd_json["simulated_ps_per_replica"] * sd_json["replicas"]
-        sd_speed = _ns_per_day(sd_ps, _job_seconds(sd["bench"][k], sd_json.get("wall_s", 0.0)))
-        steps = max(sd_json["steps"] * sd_json["replicas"], 1)
-        per100k = {"rejections_per_100k": 1e5 * sd_json["rejections"] / steps,
-                   "violations_per_100k": 1e5 * sd_json["violations"] / steps}  # fmt: skip
-        table.append({"label": f"SD production, {name}, {_threads(sd_json['threads'])} ({sd_json['device']})",
-                      "method": "SD", "ns_per_day": sd_speed, **per100k})  # fmt: skip
-        rows[name].add("throughput production", "SD", "ns_per_day", sd_speed)
-        rows[name].add("throughput production", f"SD/{REFERENCE}", "speedup", sd_speed / md_speed)
-        rows[name].add("throughput production", "SD", "evaluations_per_step", sd_json["evaluations_per_step"])
-        for stat, v in per100k.items():
-            rows[name].add("stability", "SD", stat.replace("100k", "100k_steps"), v)
-        for check, v in sd_json["checks"].items():
-            if isinstance(v, float):
-                rows[name].add("stability", "SD", f"frames_{check}", v)
+        for method, files in learned.items():
+            info = json.loads(Path(files["json"][k]).read_text())
+            ps = info["simulated_ps_per_replica"] * info["replicas"]
+            speed = _ns_per_day(ps, _job_seconds(files["bench"][k], info.get("wall_s", 0.0)))
+            steps = max(info["steps"] * info["replicas"], 1)
+            per100k = {"rejections_per_100k": 1e5 * info["rejections"] / steps,
+                       "violations_per_100k": 1e5 * info["violations"] / steps}  # fmt: skip
+            table.append({"label": f"{method} production, {name}, {_threads(info['threads'])} ({info['device']})",
+                          "method": method, "ns_per_day": speed, **per100k})  # fmt: skip
+            rows[name].add("throughput production", method, "ns_per_day", speed)
+            rows[name].add("throughput production", f"{method}/{REFERENCE}", "speedup", speed / md_speed)
+            rows[name].add("throughput production", method, "evaluations_per_step", info["evaluations_per_step"])
+            for stat, v in per100k.items():
+                rows[name].add("stability", method, stat.replace("100k", "100k_steps"), v)
+            for check, v in info["checks"].items():
+                if isinstance(v, float):
+                    rows[name].add("stability", method, f"frames_{check}", v)
     for e in ensembles:
         benches = [Path(b) for b in e["bench"]]  # type: ignore[union-attr]
         own = json.loads(Path(str(e["json"])).read_text()).get("wall_s", 0.0) if e.get("json") else 0.0
         seconds = _job_seconds(benches[0], own) if len(benches) == 1 else sum(map(_benchmark_seconds, benches))
         speed = _ns_per_day(float(e["runs"]) * float(e["ps"]), seconds)  # type: ignore[arg-type]
-        rule = "md_conditional_run" if e["method"] == REFERENCE else "sd_conditional"
+        rule = "md_conditional_run" if e["method"] == REFERENCE else f"{str(e['method']).lower()}_conditional"
         label = (f"{e['method']} ensemble, {e['molecule']} {e['state']}, {e['runs']} x {e['ps']:g} ps, "
                  f"{_threads(threads[rule])}")  # fmt: skip
         table.append({"label": label, "method": e["method"], "ns_per_day": speed,

@@ -2,6 +2,9 @@ r"""Moves of a denoising force field (DFF) for the rollout engine: Brownian dyna
 
 The DFF's force is :math:`F = -kT\,\hat\epsilon(x, \sigma)/\sigma` at the lowest noise
 level it was trained on (the least smoothed; see :mod:`~scoredyn.diffusion.denoiser`).
+Each force evaluation builds the graph of the current structures and runs the network
+on it with a zero displacement, as in training; the network's evaluation goes through
+``torch.compile`` when asked (:class:`~scoredyn.rollout.compiled.Compiled`).
 One move of the rollout engine is ``interval / timestep`` steps of overdamped Langevin
 dynamics (:class:`~scoredyn.rollout.langevin.BrownianDynamics`), so that DFF frames are
 as far apart as SD's and both go through the same engine: the same checks, rejection
@@ -18,6 +21,7 @@ from scoredyn.config import is_multiple
 from scoredyn.diffusion.denoiser import denoiser_force
 from scoredyn.diffusion.objective import DenoiserObjective
 from scoredyn.model.network import ScoreNetwork
+from scoredyn.rollout.compiled import Compiled
 from scoredyn.rollout.langevin import BrownianDynamics
 from scoredyn.units import KB_KJ_PER_MOL_K
 
@@ -30,8 +34,10 @@ class LangevinSampler:
     net : the trained denoiser (moved to ``device`` and ``dtype``, eval mode)
     objective : the objective it was trained with (its noise levels)
     types : [N] long, atom-type indices in the network's vocabulary
-    masses : [N] g/mol
-    temperature_K, friction_per_ps, timestep_ps, interval_ps : the dynamics
+    temperature_K : of the dynamics
+    friction_amu_per_ps : zeta of every atom; each diffuses freely with D = kT / zeta
+    timestep_ps, interval_ps : the Brownian step and the time between frames
+    compile : run the network's evaluations through ``torch.compile``
     """
 
     def __init__(
@@ -39,13 +45,13 @@ class LangevinSampler:
         net: ScoreNetwork,
         objective: DenoiserObjective,
         types: torch.Tensor,
-        masses: torch.Tensor,
         temperature_K: float,
-        friction_per_ps: float,
+        friction_amu_per_ps: float,
         timestep_ps: float,
         interval_ps: float,
         device: torch.device | str = "cpu",
         dtype: torch.dtype = torch.float32,
+        compile: bool = False,
     ) -> None:
         self.device, self.dtype = torch.device(device), dtype
         self.net = net.to(device=self.device, dtype=dtype).eval()
@@ -56,28 +62,34 @@ class LangevinSampler:
         if not is_multiple(interval_ps, timestep_ps) or timestep_ps > interval_ps:
             raise ValueError(f"the frame interval {interval_ps} ps is not a whole number of {timestep_ps} ps steps")
         self.noise_draws = round(interval_ps / timestep_ps)
-        self.dynamics = BrownianDynamics(self.force, masses.to(self.device), self.kT, friction_per_ps, timestep_ps)
+        self.dynamics = BrownianDynamics(self.force, friction_amu_per_ps, self.kT, timestep_ps)
+        self._level = objective.level(torch.tensor(self.sigma, dtype=dtype, device=self.device))  # 0-d
+        self._eps = Compiled(self.net.denoise, compile)
         self.evaluations = 0  # force evaluations so far (each on a whole batch)
-        self._layouts: dict[tuple[int, torch.dtype], tuple[torch.Tensor, ...]] = {}
+        self._layouts: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     @property
     def n_atoms(self) -> int:
         return int(self.types.numel())
 
-    def _layout(self, n_rep: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(batch [R N], types [R N], sigma [R]) of R replicas, built once per batch size."""
-        key = (n_rep, dtype)
-        if key not in self._layouts:
+    @property
+    def compiled(self) -> bool:
+        """Whether the network runs compiled (False after a failed compilation)."""
+        return self._eps.enabled
+
+    def _layout(self, n_rep: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch [R N], types [R N]) of R replicas, built once per batch size."""
+        if n_rep not in self._layouts:
             batch = torch.arange(n_rep, device=self.device).repeat_interleave(self.n_atoms)
-            sigma = torch.full((n_rep,), self.sigma, dtype=dtype, device=self.device)
-            self._layouts[key] = (batch, self.types.repeat(n_rep), sigma)
-        return self._layouts[key]
+            self._layouts[n_rep] = (batch, self.types.repeat(n_rep))
+        return self._layouts[n_rep]
 
     def force(self, x: torch.Tensor) -> torch.Tensor:
         """The learned force [R, N, 3] (kJ/mol/Angstrom) on structures x [R, N, 3]."""
         n_rep, n_atoms = x.shape[:2]
-        batch, types, sigma = self._layout(n_rep, x.dtype)
-        eps = self.objective.noise(self.net, x.reshape(-1, 3), sigma, types, batch)
+        batch, types = self._layout(n_rep)
+        flat = x.reshape(-1, 3)
+        eps = self._eps(torch.zeros_like(flat), self._level.to(x.dtype), self.net.condition(flat, types, batch))
         self.evaluations += 1
         return denoiser_force(eps, self.sigma, self.kT).reshape(n_rep, n_atoms, 3)
 

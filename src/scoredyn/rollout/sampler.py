@@ -13,16 +13,11 @@ default there); on a GPU all replicas go in one batch. A replica's draw does not
 on which chunk it falls in.
 
 With ``compile=True`` the network's per-evaluation part goes through ``torch.compile``
-(shapes marked dynamic, since the graph's edge count changes from step to step). For a
-single alanine dipeptide that halves the cost of an evaluation on a CPU, where the
-uncompiled network spends most of its time dispatching small operations. The first
-evaluation compiles for about 10 s. Where compilation is not available (no C++
-compiler, an unsupported platform) the sampler warns once and runs uncompiled.
+(:class:`~scoredyn.rollout.compiled.Compiled`), which halves the cost of an evaluation
+for a single alanine dipeptide on a CPU.
 """
 
 from __future__ import annotations
-
-import logging
 
 import torch
 
@@ -30,8 +25,7 @@ from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.diffusion.solver import SolverConfig, solve
 from scoredyn.diffusion.wrapper import ModelWrapper
 from scoredyn.model.network import ScoreNetwork
-
-log = logging.getLogger(__name__)
+from scoredyn.rollout.compiled import Compiled
 
 #: replicas per network batch on a CPU (per-replica cost rises beyond about 30; see bench/speed.py)
 CPU_CHUNK = 16
@@ -72,20 +66,12 @@ class DisplacementSampler:
         self.chunk = chunk or (CPU_CHUNK if self.device.type == "cpu" else None)
         self.evaluations = 0  # network evaluations so far (each on a whole batch)
         self.noise_draws = 1  # standard-normal vectors [N, 3] per replica and move
-        self._denoise = torch.compile(self.net.denoise, dynamic=True) if compile else self.net.denoise
-        self.compiled = compile
+        self._eps = Compiled(self.net.denoise, compile)
 
-    def _eps(self, x: torch.Tensor, tau: torch.Tensor, cond) -> torch.Tensor:
-        """One network evaluation; falls back to the uncompiled network if compilation fails."""
-        if not self.compiled:
-            return self.net.denoise(x, tau, cond)
-        try:
-            return self._denoise(x, tau, cond)
-        except Exception as exc:  # torch.compile raises many kinds (no compiler, unsupported op, backend)
-            log.warning("torch.compile is not available here (%s: %s); running the network uncompiled",
-                        type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")  # fmt: skip
-            self.compiled = False
-            return self.net.denoise(x, tau, cond)
+    @property
+    def compiled(self) -> bool:
+        """Whether the network runs compiled (False after a failed compilation)."""
+        return self._eps.enabled
 
     @property
     def n_atoms(self) -> int:

@@ -1,6 +1,8 @@
-"""The rollout rules: a long SD trajectory, and ensembles from a fixed start in each state.
+"""The rollout rules: a long trajectory, and ensembles from a fixed start in each state.
 
-Both load the trained ``model.pt``, bind the molecule's description to its GROMACS
+They run SD (rules ``sd_*``, the trained score model) or the DFF baseline (rules
+``dff_*``: the trained denoiser's force in Brownian dynamics, frames as far apart as
+SD's). Both load the trained ``model.pt``, bind the molecule's description to its GROMACS
 topology (for the checks), map its atoms onto the model's vocabulary, and run a
 checkpointed :class:`~scoredyn.rollout.engine.Rollout` in a working directory stamped
 with everything that determines the trajectory. Raising the simulated time later
@@ -19,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scoredyn.config import Config
+from scoredyn.config import METHOD_NAMES, Config
 from scoredyn.data.dataset import atom_labels
 from scoredyn.devices import pick_device
+from scoredyn.diffusion.objective import DenoiserObjective
 from scoredyn.diffusion.solver import SolverConfig
 from scoredyn.errors import ScoredynError
 from scoredyn.io import atomic_write_text, claim_workdir
@@ -31,6 +34,7 @@ from scoredyn.model.checkpoint import CheckpointError, load_model
 from scoredyn.molecules import ResolvedMolecule, check_summary
 from scoredyn.rollout.constraints import HBondConstraints
 from scoredyn.rollout.engine import Rollout, RolloutResult, RolloutSettings
+from scoredyn.rollout.force_field import LangevinSampler
 from scoredyn.rollout.sampler import DisplacementSampler
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import Trajectory, read_trajectory, write_trajectory
@@ -54,13 +58,38 @@ def solver_config(cfg: Config) -> SolverConfig:
     return SolverConfig(s["name"], s["steps"])
 
 
-class RolloutSystem:
-    """A trained model bound to one molecule: the sampler, the checks and the model's lag."""
+@dataclasses.dataclass(frozen=True)
+class DffDynamics:
+    """The DFF's Brownian dynamics from the ``dff`` config section."""
 
-    def __init__(self, cfg: Config, name: str, model: Path, reference: Trajectory, ref_path: Path, topdir: Path):
+    temperature_K: float
+    friction_amu_per_ps: float
+    timestep_fs: float
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> DffDynamics:
+        dff = cfg.raw["dff"]
+        return cls(dff.get("temperature_K", cfg.md.temperature_K), dff["friction_amu_per_ps"], dff["timestep_fs"])
+
+    def label(self) -> str:
+        return f"bd{self.timestep_fs:g}fs-zeta{self.friction_amu_per_ps:g}-{self.temperature_K:g}K"
+
+
+class RolloutSystem:
+    """A trained model bound to one molecule: the sampler, the checks and the model's lag.
+
+    ``method`` is ``"sd"`` (a score model and the ODE solver of ``rollout.solver``) or
+    ``"dff"`` (a denoiser and the Brownian dynamics of the ``dff`` section). Everything
+    else of ``rollout`` (device, precision, checks, resampling, constraints, seeds,
+    checkpoints) applies to both.
+    """
+
+    def __init__(self, cfg: Config, name: str, model: Path, reference: Trajectory, ref_path: Path, topdir: Path,
+                 method: str = "sd"):  # fmt: skip
         roll = cfg.raw["rollout"]
+        self.method = method
         self.device = pick_device(roll["device"])
-        net, meta = load_model(model, self.device)
+        net, meta = load_model(model, self.device, kind=method)
         self.lag_ps = float(meta["lag_ps"])
         self.molecule: ResolvedMolecule = resolve_molecule(cfg.molecule(name), topdir)
         if self.molecule.top.n_atoms != reference.n_atoms:
@@ -78,12 +107,28 @@ class RolloutSystem:
                 "dataset.atom_types to elements"
             )
         types = torch.tensor([vocabulary.index(x) for x in labels], dtype=torch.long)
-        self.solver = solver_config(cfg)
-        self.sampler = DisplacementSampler(
-            net, meta["schedule"], self.solver, types, self.device, DTYPES[roll["precision"]],
-            chunk=roll.get("chunk"), compile=roll["compile"],
-        )  # fmt: skip
+        dtype = DTYPES[roll["precision"]]
+        if method == "sd":
+            self.solver = solver_config(cfg)
+            self.label = self.solver.label()
+            self.sampler: DisplacementSampler | LangevinSampler = DisplacementSampler(
+                net, meta["schedule"], self.solver, types, self.device, dtype,
+                chunk=roll.get("chunk"), compile=roll["compile"],
+            )  # fmt: skip
+        else:
+            self.dynamics = DffDynamics.from_config(cfg)
+            self.label = self.dynamics.label()
+            obj = meta["objective"]
+            self.sampler = LangevinSampler(
+                net, DenoiserObjective(tuple(obj["sigma_A"]), obj["duplicates"]), types,
+                self.dynamics.temperature_K, self.dynamics.friction_amu_per_ps, self.dynamics.timestep_fs / 1000.0,
+                self.lag_ps, self.device, dtype, compile=roll["compile"],
+            )  # fmt: skip
         self.model_digest = file_digest(model)
+
+    @property
+    def name(self) -> str:
+        return METHOD_NAMES[self.method]
 
     def steps(self, ps: float) -> int:
         return max(1, round(ps / self.lag_ps))
@@ -93,7 +138,7 @@ class RolloutSystem:
         roll = cfg.raw["rollout"]
         return {
             "model": self.model_digest,
-            "solver": self.solver.label(),
+            "solver": self.label,
             "precision": roll["precision"],
             "peptide_bonds": roll["peptide_bonds"],
             "resample": roll["resample"],
@@ -108,12 +153,16 @@ class RolloutSystem:
                                resample=roll["resample"])  # fmt: skip
 
     def summary(self, name: str, result: RolloutResult, seed: int, threads: int) -> dict[str, object]:
+        if self.method == "sd":
+            how = {"solver": self.solver.name, "solver_steps": self.solver.steps,
+                   "evaluations_per_sample": self.solver.evaluations}  # fmt: skip
+        else:
+            how = dataclasses.asdict(self.dynamics) | {"evaluations_per_sample": self.sampler.noise_draws}
         return {
             "molecule": name,
+            "method": self.name,
             "lag_ps": self.lag_ps,
-            "solver": self.solver.name,
-            "solver_steps": self.solver.steps,
-            "evaluations_per_sample": self.solver.evaluations,
+            **how,
             "device": str(self.device),
             "threads": threads,
             "seed": seed,
@@ -126,18 +175,19 @@ class RolloutSystem:
 def run_rollout(
     system: RolloutSystem, cfg: Config, start: np.ndarray, ps: float, seed: int, workdir: Path, progress: bool = True
 ) -> RolloutResult:
-    """``ps`` of SD from start [R, N, 3] in ``workdir`` (continued when it holds a checkpoint of the same run)."""
+    """``ps`` of SD or DFF from start [R, N, 3] in ``workdir`` (continued from a checkpoint of the same run)."""
     claim_workdir(workdir, system.stamp(cfg, seed, start))
     settings = system.settings(cfg, system.steps(ps), seed)
     constraints = None
     if cfg.raw["rollout"]["constraints"] == "h-bonds":
         constraints = HBondConstraints(system.molecule.top, start[0])
     log.info(
-        "%d replica(s), %d SD steps of %g ps with %s on %s",
+        "%d replica(s), %d %s steps of %g ps with %s on %s",
         len(start),
         settings.steps,
+        system.name,
         system.lag_ps,
-        system.solver.label(),
+        system.label,
         system.device,
     )
     result = Rollout(system.sampler, system.molecule, settings, workdir, constraints).run(start, progress)
@@ -153,7 +203,7 @@ def run_rollout(
     return result
 
 
-def sd_production_stage(
+def production_stage(
     cfg: Config,
     name: str,
     model: Path,
@@ -163,12 +213,13 @@ def sd_production_stage(
     outputs: dict[str, Path],
     threads: int = 1,
     solver: str | None = None,
+    method: str = "sd",
     log_file: Path | None = None,
 ) -> dict[str, object]:
-    """One long rollout from an MD production frame -> ``h5``, ``pdb``, ``xtc`` and ``json``.
+    """One long SD or DFF rollout from an MD production frame -> ``h5``, ``pdb``, ``xtc`` and ``json``.
 
     ``solver`` (a label such as ``"dpm3x5"``) replaces ``rollout.solver`` and runs
-    ``evaluation.sweep.time_ns``: one point of the solver sweep.
+    ``evaluation.sweep.time_ns``: one point of SD's solver sweep.
     """
     torch.set_num_threads(max(1, threads))
     if solver is not None:
@@ -181,12 +232,12 @@ def sd_production_stage(
             f"config: rollout.production.start_frame = {frame} but {production_h5} has {reference.n_frames} frames; "
             "choose an earlier frame"
         )
-    system = RolloutSystem(cfg, name, model, reference, production_h5, topdir)
-    seed = derive_seed(roll["seed"], name, "sd_production")
+    system = RolloutSystem(cfg, name, model, reference, production_h5, topdir, method)
+    seed = derive_seed(roll["seed"], name, f"{method}_production")
     result = run_rollout(system, cfg, reference.pos[frame][None], 1000.0 * roll["production"]["time_ns"], seed, workdir)
     traj = solute_trajectory(
         result.pos[0], system.molecule.top, system.lag_ps, seed=seed, start_frame=frame,
-        solver=system.solver.label(), source=f"scoredyn SD production of {name}",
+        solver=system.label, source=f"scoredyn {system.name} production of {name}",
     )  # fmt: skip
     write_trajectory(outputs["h5"], traj)
     write_for_people(traj, system.molecule.top, outputs["pdb"], outputs["xtc"])
@@ -196,7 +247,7 @@ def sd_production_stage(
     return summary
 
 
-def sd_conditional_stage(
+def conditional_stage(
     cfg: Config,
     name: str,
     state: str,
@@ -206,19 +257,20 @@ def sd_conditional_stage(
     workdir: Path,
     outputs: dict[str, Path],
     threads: int = 1,
+    method: str = "sd",
     log_file: Path | None = None,
 ) -> dict[str, object]:
-    """M replicas from the fixed start of ``state`` -> an ensemble ``h5`` [M, T, N, 3] and ``json``."""
+    """M SD or DFF replicas from the fixed start of ``state`` -> an ensemble ``h5`` [M, T, N, 3] and ``json``."""
     torch.set_num_threads(max(1, threads))
     roll = cfg.raw["rollout"]
     reference = read_trajectory(start_h5)
-    system = RolloutSystem(cfg, name, model, reference, start_h5, topdir)
-    seed = derive_seed(roll["seed"], name, "sd_conditional", state)
+    system = RolloutSystem(cfg, name, model, reference, start_h5, topdir, method)
+    seed = derive_seed(roll["seed"], name, f"{method}_conditional", state)
     start = np.repeat(reference.pos[:1], roll["conditional"]["replicas"], axis=0)
     result = run_rollout(system, cfg, start, roll["conditional"]["time_ps"], seed, workdir)
     traj = solute_trajectory(
         result.pos, system.molecule.top, system.lag_ps, seed=seed, state=state,
-        solver=system.solver.label(), source=f"scoredyn SD from the {state} start of {name}",
+        solver=system.label, source=f"scoredyn {system.name} from the {state} start of {name}",
     )  # fmt: skip
     write_trajectory(outputs["h5"], traj)
     summary = system.summary(name, result, seed, threads) | {"state": state}

@@ -1,14 +1,14 @@
-"""One long score-dynamics trajectory of one molecule (rules sd_production and sd_sweep)."""
+"""One long SD or DFF trajectory of one molecule (rules sd_production, sd_sweep and dff_production)."""
 
 from pathlib import Path
 
 from scoredyn.logs import run_rule
-from scoredyn.rollout.stage import sd_production_stage
+from scoredyn.rollout.stage import production_stage
 
 sm = snakemake  # noqa: F821 - provided by Snakemake
 run_rule(
     sm,
-    sd_production_stage,
+    production_stage,
     sm.wildcards.molecule,
     model=Path(sm.input.model),
     production_h5=Path(sm.input.h5),
@@ -17,4 +17,5 @@ run_rule(
     outputs={k: Path(sm.output[k]) for k in ("h5", "pdb", "xtc", "json")},
     threads=sm.threads,
     solver=getattr(sm.wildcards, "solver", None),  # sd_sweep: one solver setting
+    method="dff" if sm.rule == "dff_production" else "sd",
 )

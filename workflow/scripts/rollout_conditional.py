@@ -1,14 +1,14 @@
-"""Score-dynamics replicas from the fixed start of one state (rule sd_conditional)."""
+"""SD or DFF replicas from the fixed start of one state (rules sd_conditional and dff_conditional)."""
 
 from pathlib import Path
 
 from scoredyn.logs import run_rule
-from scoredyn.rollout.stage import sd_conditional_stage
+from scoredyn.rollout.stage import conditional_stage
 
 sm = snakemake  # noqa: F821 - provided by Snakemake
 run_rule(
     sm,
-    sd_conditional_stage,
+    conditional_stage,
     sm.wildcards.molecule,
     sm.wildcards.state,
     model=Path(sm.input.model),
@@ -17,4 +17,5 @@ run_rule(
     workdir=Path(sm.params.workdir),
     outputs={k: Path(sm.output[k]) for k in ("h5", "json")},
     threads=sm.threads,
+    method="dff" if sm.rule == "dff_conditional" else "sd",
 )
