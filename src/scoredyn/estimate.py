@@ -129,6 +129,18 @@ def estimate(target: Config, small: Config, rates: Rates) -> pd.DataFrame:
         ("SD production", sd_h, f"{rates.sd_device}-hours (1 replica)", f"{sd_steps:g} steps"),
         ("SD conditional", cond_h, f"{rates.sd_device}-hours unbatched", f"{cond_steps:g} replica-steps"),
         ("SD solver sweep", sweep_h, f"{rates.sd_device}-hours", f"{len(ev['sweep']['solvers'])} settings"),
-        ("disk", disk / 1e9, "GB", "trajectories, GROMACS working files, dataset"),
     ]
+    dff = target.raw["dff"]
+    if dff["enabled"]:  # the same network; one evaluation per Brownian step
+        dff_steps = dff.get("steps", t["steps"])
+        per_ps = 1000.0 / dff["timestep_fs"]
+        rows += [
+            ("DFF training", train_h * dff_steps / t["steps"], f"{rates.train_device}-hours",
+             f"{dff_steps} steps x {t['batch_size']}"),
+            ("DFF production", sd_steps * lag * per_ps * per_eval / 3600.0, f"{rates.sd_device}-hours (1 replica)",
+             f"{sd_steps * lag * per_ps:g} force evaluations"),
+            ("DFF conditional", cond_steps * lag * per_ps * per_eval / 3600.0, f"{rates.sd_device}-hours unbatched",
+             f"{cond_steps * lag * per_ps:g} replica-evaluations"),
+        ]  # fmt: skip
+    rows.append(("disk", disk / 1e9, "GB", "trajectories, GROMACS working files, dataset"))
     return pd.DataFrame(rows, columns=["what", "amount", "unit", "for"])

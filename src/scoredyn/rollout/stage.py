@@ -280,11 +280,16 @@ def conditional_stage(
     return summary
 
 
+def with_settings(cfg: Config, section: str, **keys: object) -> Config:
+    """A copy of ``cfg`` with these keys of ``section`` replaced."""
+    raw = copy.deepcopy(cfg.raw)
+    raw[section].update(copy.deepcopy(keys))
+    return dataclasses.replace(cfg, raw=raw)
+
+
 def with_rollout(cfg: Config, **keys: object) -> Config:
     """A copy of ``cfg`` with these ``rollout`` keys replaced."""
-    raw = copy.deepcopy(cfg.raw)
-    raw["rollout"].update(copy.deepcopy(keys))
-    return dataclasses.replace(cfg, raw=raw)
+    return with_settings(cfg, "rollout", **keys)
 
 
 def with_solver(cfg: Config, solver: SolverConfig, time_ns: float | None = None) -> Config:
