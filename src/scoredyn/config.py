@@ -202,6 +202,11 @@ METHOD_NAMES = {"md": "MD", "sd": "SD", "dff": "DFF"}
 MAX_DFF_STABILITY = 0.5
 
 
+def dff_temperature_K(dff: dict[str, Any], md_temperature_K: float) -> float:
+    """Temperature of the DFF's dynamics: ``dff.temperature_K``, else the MD's."""
+    return dff.get("temperature_K", md_temperature_K)
+
+
 def dff_stability(dff: dict[str, Any], md_temperature_K: float) -> float:
     """D dt / sigma_low^2 of the DFF's Brownian dynamics, with D = kT / zeta.
 
@@ -210,7 +215,7 @@ def dff_stability(dff: dict[str, Any], md_temperature_K: float) -> float:
     stability number dt D k / kT for them is this ratio (stable below 2, variance
     inflated by 1 / (1 - a/2)).
     """
-    kT = KB_KJ_PER_MOL_K * dff.get("temperature_K", md_temperature_K)
+    kT = KB_KJ_PER_MOL_K * dff_temperature_K(dff, md_temperature_K)
     diffusion = kT * KJ_PER_G_IN_A2_PER_PS2 / dff["friction_amu_per_ps"]  # A^2/ps
     return diffusion * dff["timestep_fs"] / 1000.0 / dff["sigma_A"][0] ** 2
 

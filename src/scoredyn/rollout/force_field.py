@@ -55,7 +55,6 @@ class LangevinSampler:
     ) -> None:
         self.device, self.dtype = torch.device(device), dtype
         self.net = net.to(device=self.device, dtype=dtype).eval()
-        self.objective = objective
         self.types = types.to(self.device)
         self.sigma = float(objective.sigma_A[0])
         self.kT = KB_KJ_PER_MOL_K * temperature_K

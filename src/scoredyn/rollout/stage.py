@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scoredyn.config import METHOD_NAMES, Config
+from scoredyn.config import METHOD_NAMES, Config, dff_temperature_K
 from scoredyn.data.dataset import atom_labels
 from scoredyn.devices import pick_device
 from scoredyn.diffusion.objective import DenoiserObjective
@@ -69,7 +69,7 @@ class DffDynamics:
     @classmethod
     def from_config(cls, cfg: Config) -> DffDynamics:
         dff = cfg.raw["dff"]
-        return cls(dff.get("temperature_K", cfg.md.temperature_K), dff["friction_amu_per_ps"], dff["timestep_fs"])
+        return cls(dff_temperature_K(dff, cfg.md.temperature_K), dff["friction_amu_per_ps"], dff["timestep_fs"])
 
     def label(self) -> str:
         return f"bd{self.timestep_fs:g}fs-zeta{self.friction_amu_per_ps:g}-{self.temperature_K:g}K"
