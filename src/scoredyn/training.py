@@ -57,6 +57,8 @@ class TrainConfig:
     gaussian_skip: bool = True  # see :class:`~scoredyn.model.network.ScoreNetwork`
     tau_sampling: str = "uniform"  # or "log_snr": uniform in lambda (see VPSchedule.sample_tau)
     input_noise: float = 0.0  # Angstrom; see :func:`~scoredyn.diffusion.loss.dsm_loss`
+    architecture: str = "equivariant"  # or "paper": Cartesian edge inputs and a node MLP decoder
+    position_scale: float | None = None  # edge geometry scale; None = the schedule's b (1.0: before version 2)
 
 
 class EMA:
@@ -93,23 +95,28 @@ def validate(net: torch.nn.Module, data: PairData, objective: Objective, n_pairs
     The rotations, noise levels and noises are the same at every call (a fixed seed), so
     the numbers are comparable between steps.
     """
-    gen = torch.Generator(device=device).manual_seed(seed)
-    losses, levels = [], []
-    seen = 0
-    for b in data.batches(objective.frames(batch_size)):
-        if seen >= n_pairs:
+    out: dict[str, float] = {}
+    # the objective's fixed validation draw (uniform in tau for SD), then the draw it trains with
+    for training, suffix in ((False, ""), (True, "_train_draw")):
+        if training and not objective.validates_train_draw:
             break
-        loss, level = objective.loss(net, b.to(device), gen, training=False)
-        losses.append(loss.cpu())
-        levels.append(level.cpu())
-        seen += b.n_graphs
-    if not losses:
-        return {}
-    loss_t, level_t = torch.cat(losses), torch.cat(levels)
-    out = {"val_loss": float(loss_t.mean())}
-    for lo, hi in itertools.pairwise(objective.buckets):
-        sel = (level_t >= lo) & (level_t < hi)
-        out[f"val_loss_tau_{lo:g}_{hi:g}"] = float(loss_t[sel].mean()) if sel.any() else float("nan")
+        gen = torch.Generator(device=device).manual_seed(seed)
+        losses, levels = [], []
+        seen = 0
+        for b in data.batches(objective.frames(batch_size)):
+            if seen >= n_pairs:
+                break
+            loss, level = objective.loss(net, b.to(device), gen, training=training, input_noise=False)
+            losses.append(loss.cpu())
+            levels.append(level.cpu())
+            seen += b.n_graphs
+        if not losses:
+            return {}
+        loss_t, level_t = torch.cat(losses), torch.cat(levels)
+        out[f"val_loss{suffix}"] = float(loss_t.mean())
+        for lo, hi in itertools.pairwise(objective.buckets):
+            sel = (level_t >= lo) & (level_t < hi)
+            out[f"val_loss{suffix}_tau_{lo:g}_{hi:g}"] = float(loss_t[sel].mean()) if sel.any() else float("nan")
     return out
 
 
@@ -148,8 +155,12 @@ def train(
     torch.manual_seed(cfg.seed)
     use_skip = cfg.gaussian_skip and objective.gaussian_skip
     skip = displacement_variances(train_data, schedule.data_scale, cfg.seed) if use_skip else (0.0, 0.0)
+    if cfg.architecture not in ("equivariant", "paper"):
+        raise ValueError(f"unknown architecture {cfg.architecture!r}; use equivariant or paper")
+    scale = schedule.data_scale if cfg.position_scale is None else cfg.position_scale
     net_cfg = NetworkConfig(train_data.n_types, cfg.width, cfg.n_blocks, cfg.cutoff, skip_var=skip[0],
-                            skip_var_centroid=skip[1])  # fmt: skip
+                            skip_var_centroid=skip[1], position_scale=scale,
+                            equivariant=cfg.architecture == "equivariant")  # fmt: skip
     net = ScoreNetwork(net_cfg, schedule).to(device)
     opt = torch.optim.RAdam(net.parameters(), lr=cfg.lr)
     ema = EMA(net, cfg.ema_decay)
@@ -165,7 +176,8 @@ def train(
         saved = {k: v for k, v in {**defaults, **state.get("config", {})}.items() if k != "steps"}
         # checkpoints written before objectives were recorded are SD's
         saved_objective = state.get("objective", objective.record() if objective.kind == "sd" else None)
-        if saved != same or state.get("data") != data_id or saved_objective != objective.record():
+        if (saved != same or state.get("data") != data_id or saved_objective != objective.record()
+                or state.get("network") != net_cfg.to_dict()):  # fmt: skip
             log.warning("%s was written with other settings or data; starting afresh", ckpt_path)
         else:
             net.load_state_dict(state["model"])
@@ -205,7 +217,7 @@ def train(
             running, t0, samples = [], time.perf_counter(), 0
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             save_torch(
-                {"config": asdict(cfg), "data": data_id, "objective": objective.record(),
+                {"config": asdict(cfg), "data": data_id, "objective": objective.record(), "network": net_cfg.to_dict(),
                  "vocabulary": train_data.vocabulary, "step": step, "model": net.state_dict(),
                  "optimizer": opt.state_dict(), "ema": ema.shadow,
                  "data_rng": data_gen.get_state(), "noise_rng": noise_gen.get_state(), "metrics": rows},
@@ -243,7 +255,8 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
                       checkpoint_every=t["checkpoint_every"], validate_every=t["validate_every"],
                       val_pairs=t["val_pairs"], seed=t["seed"], device=t["device"],
                       gaussian_skip=cfg_all.raw["diffusion"]["parametrisation"] == "gaussian_skip",
-                      tau_sampling=t["tau_sampling"], input_noise=t["input_noise_A"])  # fmt: skip
+                      tau_sampling=t["tau_sampling"], input_noise=t["input_noise_A"],
+                      architecture=t["architecture"])  # fmt: skip
     schedule_keys = {k: v for k, v in cfg_all.raw["diffusion"].items() if k != "parametrisation"}
     objective = None if method == "sd" else DenoiserObjective(tuple(dff["sigma_A"]), dff["duplicates"])
     with h5py.File(dataset_h5, "r") as f:

@@ -129,3 +129,26 @@ def test_rejected_starts_are_left_out(tmp_path):
     summary = pack_dataset([Source(tmp_path / "ok.h5", "m"), Source(tmp_path / "bad.h5", "m")], tmp_path / "d.h5",
                            1.0, 0.0, 10.0, "auto", 0)  # fmt: skip
     assert summary["skipped"] == 1 and len(summary["sources"]) == 1
+
+
+def test_prefix_keeps_the_first_part_of_every_trajectory(tmp_path):
+    write(tmp_path / "a.h5", 300, 5, seed=1)
+    write(tmp_path / "b.h5", 120, 5, seed=2)
+    pack_dataset([Source(tmp_path / "a.h5", "a"), Source(tmp_path / "b.h5", "b")], tmp_path / "d.h5",
+                 lag_ps=1.0, val_fraction=0.0, block_ps=5.0, atom_types="auto", seed=3)  # fmt: skip
+    data = PairData(tmp_path / "d.h5", "train")
+    half = data.prefix(0.5)
+    with h5py.File(tmp_path / "d.h5") as f:
+        rows = np.asarray(f["train"])
+    per_traj = {k: np.sort(rows[rows[:, 0] == k, 1]) for k in np.unique(rows[:, 0])}
+    want = sum(int(np.ceil(0.5 * len(t))) for t in per_traj.values())
+    assert len(half) == want and half.fingerprint != data.fingerprint
+    # the kept pairs are each trajectory's earliest ones
+    first = {k: int(np.ceil(0.5 * len(t))) for k, t in per_traj.items()}
+    kept = set(half.pair_frame.tolist())
+    offset = {0: 0, 1: 300}
+    for k, t in per_traj.items():
+        assert {offset[int(k)] + int(x) for x in t[: first[k]]} <= kept
+        assert not {offset[int(k)] + int(x) for x in t[first[k] :]} & kept
+    with pytest.raises(ValueError, match="fraction"):
+        data.prefix(0.0)

@@ -134,19 +134,26 @@ def test_gaussian_skip_with_a_silent_network_samples_the_data_variances():
         ScoreNetwork(cfg)
 
 
-def test_conditioning_once_and_denoising_equals_the_whole_network():
+@pytest.mark.parametrize(("scale", "equivariant"), [(1.0, False), (2.0, False), (2.0, True)])
+def test_conditioning_once_and_denoising_equals_the_whole_network(scale, equivariant):
     """The r_t-only work done once per SD step gives the same map as the full forward pass."""
     torch.manual_seed(0)
     schedule = VPSchedule()
-    net = ScoreNetwork(NetworkConfig(n_types=3, width=16, n_blocks=2, skip_var=0.3, skip_var_centroid=0.1), schedule)
-    net = net.double()
+    cfg = NetworkConfig(n_types=3, width=16, n_blocks=2, skip_var=0.3, skip_var_centroid=0.1,
+                        position_scale=scale, equivariant=equivariant)  # fmt: skip
+    net = ScoreNetwork(cfg, schedule).double()
     pairs = make_pairs(g=3)
     r, z = pairs.r.double(), pairs.z.double()
     cond = net.condition(r, pairs.types, pairs.batch)
     i, j = cond.edge_index
-    rij, rp = r[j] - r[i], r[j] - r[i] + z[j] - z[i]
-    feats = torch.cat([rij, rij.norm(dim=-1, keepdim=True), rp, rp.norm(dim=-1, keepdim=True)], dim=-1)
-    torch.testing.assert_close(net.encode_edges(z, cond), net.edge_enc(feats))
+    rij = scale * (r[j] - r[i])
+    rp = rij + z[j] - z[i]
+    if equivariant:
+        along = (rij * rp).sum(-1, keepdim=True) / rij.norm(dim=-1, keepdim=True)
+        feats = torch.cat([rij.norm(dim=-1, keepdim=True), rp.norm(dim=-1, keepdim=True), along], dim=-1)
+    else:
+        feats = torch.cat([rij, rij.norm(dim=-1, keepdim=True), rp, rp.norm(dim=-1, keepdim=True)], dim=-1)
+    torch.testing.assert_close(net.encode_edges(net.after_edges(z, cond), cond), net.edge_enc(feats))
     tau = torch.tensor(0.37, dtype=torch.float64)
     whole = net(z, tau.expand(3), r, pairs.types, pairs.batch)
     torch.testing.assert_close(net.denoise(z, tau, cond), whole)  # a shared 0-d tau
@@ -155,6 +162,52 @@ def test_conditioning_once_and_denoising_equals_the_whole_network():
     for g in range(3):
         rows = pairs.batch == g
         torch.testing.assert_close(net.denoise(z, taus[g], cond)[rows], per_graph[rows])
+
+
+def test_after_edges_at_low_noise_are_the_next_frames_bonds_in_the_networks_units():
+    """As tau -> 0, z_tau -> b z, and the network's "after" edge vectors must be the next frame's
+    bond vectors scaled by b: the lengths the bond checks are about, in the units of z_tau."""
+    schedule = VPSchedule()
+    b = schedule.data_scale
+    pairs = make_pairs(g=2, seed=3)
+    r, z = pairs.r.double(), pairs.z.double()
+    tau = torch.tensor(schedule.tau_min, dtype=torch.float64)
+    z_tau = schedule.alpha(tau) * (b * z) + schedule.sigma(tau) * torch.randn(z.shape, dtype=torch.float64)
+    for cfg, expect_bonds in ((NetworkConfig(3, 16, 2, position_scale=b, equivariant=True), True),
+                              (NetworkConfig(3, 16, 2, position_scale=b), True),
+                              (NetworkConfig(3, 16, 2), False)):  # fmt: skip
+        net = ScoreNetwork(cfg, schedule).double()
+        cond = net.condition(r, pairs.types, pairs.batch)
+        i, j = cond.edge_index
+        nxt = r + z
+        want = b * (nxt[j] - nxt[i]).norm(dim=-1)  # [E] next-frame lengths, scaled
+        got = net.after_edges(z_tau, cond).norm(dim=-1)
+        close = torch.allclose(got, want, atol=0.05)
+        assert close == expect_bonds, f"{cfg}: after-edge lengths off by {float((got - want).abs().max()):.3f}"
+
+
+def test_equivariant_network_is_exactly_e3_equivariant():
+    """Rotating, reflecting and translating the structure (and rotating z) rotates the noise."""
+    torch.manual_seed(0)
+    cfg = NetworkConfig(3, 16, 2, skip_var=0.3, skip_var_centroid=0.01, position_scale=2.0, equivariant=True)
+    net = ScoreNetwork(cfg, VPSchedule()).double()
+    for p in net.decoder.out.parameters():  # the zero-initialised last layer would hide everything
+        torch.nn.init.normal_(p)
+    pairs = make_pairs(g=3, seed=5)
+    r, z = pairs.r.double(), pairs.z.double()
+    tau = torch.tensor([0.05, 0.3, 0.8], dtype=torch.float64)
+    out = net(z, tau, r, pairs.types, pairs.batch)
+    assert out.abs().max() > 1e-3
+    rot = random_rotations(1, torch.Generator().manual_seed(2), dtype=torch.float64)[0]
+    mirror = torch.diag(torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64))
+    shift = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    for q in (rot, rot @ mirror):
+        moved = net(z @ q.T, tau, r @ q.T + shift, pairs.types, pairs.batch)
+        torch.testing.assert_close(moved, out @ q.T, atol=1e-12, rtol=0)
+    # the paper's network is not: it must learn rotations from rotated copies
+    paper = ScoreNetwork(NetworkConfig(3, 16, 2, position_scale=2.0), VPSchedule()).double()
+    a, b = paper(z, tau, r, pairs.types, pairs.batch), paper(z @ rot.T, tau, r @ rot.T, pairs.types, pairs.batch)
+    assert not torch.allclose(b, a @ rot.T, atol=1e-6)
 
 
 def test_structure_mean_of_mixed_sizes():

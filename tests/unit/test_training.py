@@ -110,3 +110,45 @@ def test_ema_warms_up_and_forgets_the_initial_weights():
         ema.update(net, step)
     # a constant 0.999 would leave 0.999^2000 = 14% of the initial weights; the warm-up leaves under 1%
     assert torch.allclose(ema.shadow["weight"], torch.ones(2, 2), atol=0.01)
+
+
+def test_model_records_its_edge_convention_and_a_version_1_file_loads_as_trained(dataset, tmp_path):
+    run(dataset, tmp_path / "new", 5)
+    net, meta = load_model(tmp_path / "new" / "model.pt")
+    assert meta["version"] == 2 and net.cfg.equivariant and net.cfg.position_scale == 2.0
+    # a model written before the convention was recorded: the paper's network, positions in Angstrom
+    cfg = TrainConfig(steps=5, architecture="paper", position_scale=1.0, **SMALL)
+    train(cfg, PairData(dataset), None, tmp_path / "old", tmp_path / "old" / "model.pt", tmp_path / "old" / "m.csv",
+          atom_types="elements", progress=False)  # fmt: skip
+    rec = torch.load(tmp_path / "old" / "model.pt", weights_only=True)
+    rec["version"] = 1
+    for key in ("position_scale", "equivariant"):
+        del rec["network"][key]
+    torch.save(rec, tmp_path / "v1.pt")
+    old, _ = load_model(tmp_path / "old" / "model.pt")
+    v1, meta = load_model(tmp_path / "v1.pt")
+    assert meta["version"] == 1 and v1.cfg.position_scale == 1.0 and not v1.cfg.equivariant
+    b = PairData(dataset, "val").batch(torch.arange(4))
+    tau = torch.full((4,), 0.2)
+    torch.testing.assert_close(v1(b.z, tau, b.r, b.types, b.batch), old(b.z, tau, b.r, b.types, b.batch))
+    # a record that fits no network of this scoredyn gets one error, not a traceback
+    rec["network"]["unknown_setting"] = 1
+    torch.save(rec, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match=r"bad.pt: its network record does not fit"):
+        load_model(tmp_path / "bad.pt")
+
+
+def test_log_snr_training_reports_the_validation_loss_under_its_own_draw(dataset, tmp_path):
+    cfg = TrainConfig(steps=5, tau_sampling="log_snr", **SMALL)
+    df = train(cfg, PairData(dataset), PairData(dataset, "val"), tmp_path, tmp_path / "model.pt",
+               tmp_path / "m.csv", atom_types="elements", progress=False)  # fmt: skip
+    assert {"val_loss", "val_loss_train_draw", "val_loss_train_draw_tau_0_0.05"} <= set(df.columns)
+    assert df["val_loss"].iloc[-1] != df["val_loss_train_draw"].iloc[-1]
+
+
+def test_a_checkpoint_of_another_architecture_is_not_resumed(dataset, tmp_path):
+    train(TrainConfig(steps=5, architecture="paper", **SMALL), PairData(dataset), None, tmp_path,
+          tmp_path / "model.pt", tmp_path / "m.csv", atom_types="elements", progress=False)  # fmt: skip
+    df = run(dataset, tmp_path, 10)  # equivariant: starts afresh instead of loading mismatched weights
+    assert list(df["step"]) == [5, 10]
+    assert load_model(tmp_path / "model.pt")[0].cfg.equivariant

@@ -43,7 +43,7 @@ rule train:
         f"{BENCH}/train.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: workflow.cores
+    threads: min(config["train"]["threads"], workflow.cores)
     resources:
         mem_mb=16000,
         runtime=train_runtime_min(),
@@ -72,7 +72,7 @@ rule train_dff:
         f"{BENCH}/train_dff.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: workflow.cores
+    threads: min(config["train"]["threads"], workflow.cores)
     resources:
         mem_mb=16000,
         runtime=train_runtime_min(),

@@ -8,7 +8,9 @@ loop over samples. On a GPU the whole table moves to device memory once
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +104,23 @@ class PairData:
 
     def __len__(self) -> int:
         return len(self.pair_frame)
+
+    def prefix(self, fraction: float) -> PairData:
+        """The first ``fraction`` of each trajectory's pairs: less data of the same kind (data-scaling tests)."""
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], not {fraction}")
+        traj = torch.zeros_like(self.pair_frame)  # [P] trajectory of each pair within its size group
+        for gi, grp in enumerate(self.groups):
+            sel = self.pair_group == gi
+            traj[sel] = grp.traj_of_frame.to(traj.device)[self.pair_frame[sel]]
+        keep = torch.zeros(len(self), dtype=torch.bool, device=traj.device)
+        for g, k in {(int(g), int(t)) for g, t in zip(self.pair_group.tolist(), traj.tolist(), strict=True)}:
+            idx = torch.nonzero((self.pair_group == g) & (traj == k)).flatten()
+            idx = idx[torch.argsort(self.pair_frame[idx])]
+            keep[idx[: max(1, math.ceil(fraction * len(idx)))]] = True
+        out = copy.copy(self)
+        out.pair_group, out.pair_frame = self.pair_group[keep], self.pair_frame[keep]
+        return out
 
     @property
     def n_types(self) -> int:

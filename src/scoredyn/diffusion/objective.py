@@ -47,12 +47,22 @@ class ScoreObjective:
         """Distinct training pairs per minibatch."""
         return batch_size
 
+    @property
+    def validates_train_draw(self) -> bool:
+        """Whether validation also reports the loss under the training draw (it differs from the fixed one)."""
+        return self.log_snr
+
     def loss(self, net: torch.nn.Module, pairs: PairBatch, generator: torch.Generator | None,
-             training: bool = True) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-        """Per-structure losses [G] and diffusion times [G] (validation draws tau uniformly)."""
-        if training:
-            return dsm_loss(net, pairs, self.schedule, generator, log_snr=self.log_snr, input_noise=self.input_noise)
-        return dsm_loss(net, pairs, self.schedule, generator)
+             training: bool = True, input_noise: bool = True) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """Per-structure losses [G] and diffusion times [G].
+
+        ``training`` draws tau as training does (uniform in lambda with ``log_snr``), else
+        uniformly in tau, the fixed validation draw; ``input_noise=False`` leaves the
+        conditioning structures as they are (validation).
+        """
+        log_snr = self.log_snr if training else False
+        noise = self.input_noise if training and input_noise else 0.0
+        return dsm_loss(net, pairs, self.schedule, generator, log_snr=log_snr, input_noise=noise)
 
     def record(self) -> dict[str, Any]:
         return {"kind": self.kind, "log_snr": self.log_snr, "input_noise": self.input_noise}
@@ -68,6 +78,7 @@ class DenoiserObjective:
     kind: ClassVar[str] = "dff"
     buckets: ClassVar[tuple[float, ...]] = ()
     gaussian_skip: ClassVar[bool] = False
+    validates_train_draw: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         low, high = self.sigma_A
@@ -93,7 +104,7 @@ class DenoiserObjective:
         return net(torch.zeros_like(noisy), self.level(sigma), noisy, types, batch)
 
     def loss(self, net: torch.nn.Module, pairs: PairBatch, generator: torch.Generator | None,
-             training: bool = True) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+             training: bool = True, input_noise: bool = True) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
         """Per-structure losses [G K] and noise levels [G K] of the K-fold duplicated frames."""
         g, k, dev, dtype = pairs.n_graphs, self.duplicates, pairs.r.device, pairs.r.dtype
         n = pairs.r.shape[0]

@@ -8,6 +8,11 @@ force field), ``objective`` (the training objective's settings, e.g. the DFF's n
 levels), ``network`` (the :class:`NetworkConfig`), ``state_dict`` (the EMA weights),
 ``vocabulary`` (atom-type labels by index), ``atom_types`` (what the labels are),
 ``lag_ps`` and ``schedule``.
+
+Version 2 records the network's edge convention (``network.position_scale``, the *b*
+by which positions are scaled into the displacement's units, and
+``network.equivariant``). A version-1 file has neither and rebuilds with the convention
+it was trained with: positions in Angstrom and the paper's Cartesian network.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from scoredyn.io import atomic_path
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 
 FORMAT = "scoredyn-model"
-VERSION = 1
+VERSION = 2
 
 
 class CheckpointError(ScoredynError):
@@ -99,7 +104,14 @@ def load_model(
     if rec.get("version", 0) > VERSION:
         raise CheckpointError(f"{path}: written by a newer scoredyn (version {rec['version']}); upgrade scoredyn")
     schedule = VPSchedule(**rec["schedule"])
-    net = ScoreNetwork(NetworkConfig(**rec["network"]), schedule)
+    network = dict(rec["network"])
+    if rec.get("version", 1) < 2:  # trained before the edge convention was recorded
+        network.update(position_scale=1.0, equivariant=False)
+    try:
+        net_cfg = NetworkConfig(**network)
+    except TypeError as exc:
+        raise CheckpointError(f"{path}: its network record does not fit this scoredyn ({exc})") from None
+    net = ScoreNetwork(net_cfg, schedule)
     try:
         net.load_state_dict(rec["state_dict"])
     except RuntimeError as exc:

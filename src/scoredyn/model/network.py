@@ -7,9 +7,33 @@ Encoder (eq. 7-8):
     h_i = M_H(\mathrm{onehot}(a_i)) + M_T(\mathrm{RFF}(\tau)), \qquad
     e_{ij} = M_E(r_{ij} \oplus |r_{ij}| \oplus r'_{ij} \oplus |r'_{ij}|),
 
-with :math:`r_{ij} = r_j - r_i` in the conditioning structure and
+with :math:`r_{ij} = b\,(r_j - r_i)` in the conditioning structure and
 :math:`r'_{ij} = r_{ij} + z_{\tau,j} - z_{\tau,i}` after the noisy displacement. Edges join
-all atom pairs closer than the cut-off in the conditioning structure.
+all atom pairs closer than the cut-off (Angstrom) in the conditioning structure.
+
+Units of the edge geometry. The network diffuses the scaled displacement
+:math:`b z` (:class:`~scoredyn.diffusion.schedule.VPSchedule`), so positions are scaled by
+the same *b* (``position_scale``) before they meet it: as tau -> 0,
+:math:`z_\tau \to b z` and :math:`r'_{ij} \to b\,(r_{ij}^{t+dt})`, the bond vector of the
+next frame, as in the method authors' code. Models written before ``position_scale``
+was recorded used :math:`b = 1` here (positions in Angstrom against a scaled z, so the
+"after" vector was :math:`r + 2\,dz`, not a bond vector); they load as they were trained.
+
+Equivariant variant (``equivariant=True``). The paper's network reads the Cartesian
+components of the edge vectors and must learn rotation equivariance from rotated copies
+(paper sec. 2.5 names this as its weakness). Here the edge encoder reads only invariants,
+:math:`|r_{ij}|, |r'_{ij}|, r_{ij}\cdot r'_{ij}/|r_{ij}|`, and the decoder returns vectors
+along the edges,
+
+.. math::
+
+    \epsilon_i = \sum_j a_{ij}\,u'_{ij} + c_{ij}\,u_{ij}, \qquad
+    u = \frac{r}{|r| + 1}, \qquad (a_{ij}, c_{ij}) = M_A(e_{ij} \oplus h_i \oplus h_j),
+
+with scalar weights from invariant features and the last Linear zero-initialised, so the
+map is E(3)-equivariant by construction (in the style of EGNN and PaiNN) and "push the
+noise back along the bond" is one scalar per edge. Its structure mean is removed: the
+centroid of the noise cannot be read from differences and is the Gaussian skip's.
 
 Processor: MeshGraphNets blocks (Pfaff et al. 2021) with one edge set and residual
 updates, :math:`e_{ij} \leftarrow e_{ij} + M_e(e_{ij} \oplus h_i \oplus h_j)`, then
@@ -76,6 +100,8 @@ class NetworkConfig:
     rff_scale: float = 16.0
     skip_var: float = 0.0  # variance per coordinate of the scaled centroid-free displacement; 0 = no skip
     skip_var_centroid: float = 0.0  # variance per coordinate of the scaled centroid displacement
+    position_scale: float = 1.0  # b: positions scaled into z's units in the edges; 1.0 = models before version 2
+    equivariant: bool = False  # invariant edge inputs and an edge-vector output (E(3)-equivariant)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,6 +134,33 @@ class NodeUpdate(nn.Module):
         return h + self.mlp(torch.cat([h, agg], dim=-1))
 
 
+class EdgeVectorHead(nn.Module):
+    """eps_i = sum_j a_ij u'_ij + c_ij u_ij with (a, c) = M_A([e_ij, h_i, h_j]), zero at initialisation."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.w_e = nn.Linear(width, width)
+        self.w_i = nn.Linear(width, width, bias=False)
+        self.w_j = nn.Linear(width, width, bias=False)
+        self.out = nn.Sequential(nn.SiLU(), nn.Linear(width, 2))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for m in (self.w_e, self.w_i, self.w_j):
+            m.reset_parameters()
+        nn.init.zeros_(self.out[1].weight)
+        nn.init.zeros_(self.out[1].bias)
+
+    def forward(self, e: torch.Tensor, h: torch.Tensor, edge_index: torch.Tensor, r: torch.Tensor,
+                rp: torch.Tensor) -> torch.Tensor:  # fmt: skip
+        """[n, 3] from edge features e [E, w], node features h [n, w] and edge vectors r, r' [E, 3]."""
+        i, j = edge_index
+        coef = self.out(self.w_e(e) + self.w_i(h)[i] + self.w_j(h)[j])  # [E, 2]
+        u, up = r / (r.norm(dim=-1, keepdim=True) + 1.0), rp / (rp.norm(dim=-1, keepdim=True) + 1.0)
+        vec = coef[:, :1] * up + coef[:, 1:] * u  # [E, 3]
+        return scatter(vec, i, dim=0, dim_size=h.shape[0], reduce="sum")
+
+
 class Conditioning(NamedTuple):
     """What the network needs of a batch of conditioning structures, computed once per SD step.
 
@@ -118,7 +171,7 @@ class Conditioning(NamedTuple):
     batch: torch.Tensor  # [n] long, structure of each atom
     edge_index: torch.Tensor  # [2, E]
     h_type: torch.Tensor  # [n, w] atom-type embedding
-    rij: torch.Tensor  # [E, 3] r_j - r_i
+    rij: torch.Tensor  # [E, 3] b (r_j - r_i), in the units of the scaled displacement
     edge_static: torch.Tensor  # [E, w] the r_ij part of the edge encoder's first Linear, with its bias
     counts: torch.Tensor  # [n, 1] atoms in the structure of each atom
     n_graphs: int
@@ -150,10 +203,10 @@ class ScoreNetwork(nn.Module):
         self.rff = GaussianFourier(w, cfg.rff_scale)
         self.node_type = MLP(cfg.n_types, w, w)
         self.node_time = MLP(w, w, w)
-        self.edge_enc = MLP(8, w, w)
+        self.edge_enc = MLP(3 if cfg.equivariant else 8, w, w)
         self.edges = nn.ModuleList(EdgeUpdate(w) for _ in range(cfg.n_blocks))
         self.nodes = nn.ModuleList(NodeUpdate(w) for _ in range(cfg.n_blocks))
-        self.decoder = MLP(w, w, 3, layer_norm=False)
+        self.decoder = EdgeVectorHead(w) if cfg.equivariant else MLP(w, w, 3, layer_norm=False)
 
     def condition(
         self, r: torch.Tensor, types: torch.Tensor, batch: torch.Tensor, edge_index: torch.Tensor | None = None
@@ -163,23 +216,34 @@ class ScoreNetwork(nn.Module):
         if edge_index is None:
             edge_index = radius_graph(r, batch, self.cfg.cutoff)
         i, j = edge_index
-        rij = r[j] - r[i]  # [E, 3]
+        rij = self.cfg.position_scale * (r[j] - r[i])  # [E, 3]
         first = self.edge_enc.net[0]
-        static = nn.functional.linear(
-            torch.cat([rij, rij.norm(dim=-1, keepdim=True)], -1), first.weight[:, :4], first.bias
-        )
+        if self.cfg.equivariant:
+            static = nn.functional.linear(rij.norm(dim=-1, keepdim=True), first.weight[:, :1], first.bias)
+        else:
+            static = nn.functional.linear(
+                torch.cat([rij, rij.norm(dim=-1, keepdim=True)], -1), first.weight[:, :4], first.bias
+            )
         onehot = nn.functional.one_hot(types, self.cfg.n_types).to(r.dtype)
         counts = torch.bincount(batch, minlength=n_graphs).to(r.dtype)[batch, None]
         return Conditioning(r, batch, edge_index, self.node_type(onehot), rij, static, counts, n_graphs)
 
-    def encode_edges(self, z: torch.Tensor, cond: Conditioning) -> torch.Tensor:
-        """e_ij [E, w] = M_E(r_ij, |r_ij|, r'_ij, |r'_ij|), the r_ij half taken from ``cond``."""
+    def after_edges(self, z: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+        """r'_ij [E, 3] = r_ij + z_j - z_i: the edge vectors after the noisy displacement z [n, 3]."""
         i, j = cond.edge_index
-        rp = cond.rij + z[j] - z[i]
+        return cond.rij + z[j] - z[i]
+
+    def encode_edges(self, rp: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+        """e_ij [E, w] = M_E(r_ij, |r_ij|, r'_ij, |r'_ij|), or M_E(|r_ij|, |r'_ij|, r_ij.r'_ij/|r_ij|) when
+        equivariant, from the after vectors rp [E, 3]; the r_ij part is taken from ``cond``."""
         first = self.edge_enc.net[0]
-        x = cond.edge_static + nn.functional.linear(
-            torch.cat([rp, rp.norm(dim=-1, keepdim=True)], -1), first.weight[:, 4:]
-        )
+        norm = rp.norm(dim=-1, keepdim=True)
+        if self.cfg.equivariant:
+            along = (cond.rij * rp).sum(-1, keepdim=True) / cond.rij.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+            feats = torch.cat([norm, along], -1)
+            x = cond.edge_static + nn.functional.linear(feats, first.weight[:, 1:])
+        else:
+            x = cond.edge_static + nn.functional.linear(torch.cat([rp, norm], -1), first.weight[:, 4:])
         return self.edge_enc.norm(self.edge_enc.net[2](self.edge_enc.net[1](x)))
 
     def forward(
@@ -197,11 +261,16 @@ class ScoreNetwork(nn.Module):
         """Predicted noise [n, 3] of z [n, 3] at diffusion times tau: [G], or 0-d when all structures share it."""
         time = self.node_time(self.rff(tau.reshape(-1)))  # [G or 1, w]
         h = cond.h_type + (time[cond.batch] if tau.dim() else time)
-        e = self.encode_edges(z, cond)
+        rp = self.after_edges(z, cond)
+        e = self.encode_edges(rp, cond)
         for edge_block, node_block in zip(self.edges, self.nodes, strict=True):
             e = edge_block(e, h, cond.edge_index)
             h = node_block(h, e, cond.edge_index)
-        out = self.decoder(h)
+        if self.cfg.equivariant:
+            out = self.decoder(e, h, cond.edge_index, cond.rij, rp)
+            out = out - scatter(out, cond.batch, dim=0, dim_size=cond.n_graphs, reduce="mean")[cond.batch]
+        else:
+            out = self.decoder(h)
         if self.cfg.skip_var > 0:
             exact, scale = self.gaussian_skip(z, tau, cond)
             out = exact + scale * out
@@ -231,3 +300,5 @@ class ScoreNetwork(nn.Module):
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.LayerNorm)):
                 m.reset_parameters()
+        if isinstance(self.decoder, EdgeVectorHead):
+            self.decoder.reset_parameters()

@@ -1,0 +1,252 @@
+"""Which training recipe makes SD a simulator: an A/B of variants on one packed dataset.
+
+Every variant trains from the same seed on the same dataset of ``--run`` (the demo's,
+by default) with the config's network size and batch, for ``--steps`` optimizer steps
+(times the variant's own factor), on one CPU thread per variant. Then, for each:
+
+- ``loss <a-b>``: the EMA model's validation loss in each diffusion-time band under the
+  fixed validation draw (uniform in tau, the same rotations and noise for every variant);
+- ``pass``: the fraction of single SD moves (the config's solver, X-H bonds projected as
+  in the workflow) from ``--moves`` held-out MD frames that pass every check;
+- ``sd <class>``: the standard deviation of each bond class's lengths after one move,
+  beside MD's after the same 1 ps (``MD`` row);
+- ``rms``: the displacement's root-mean-square per atom (centroid removed), beside MD's;
+- ``rejected``, ``stopped at``: a ``--ns`` rollout from the workflow's production start
+  with resampling on: the fraction of proposals rejected, and the step at which
+  ``rollout.max_rejections`` rejections in a row stopped it (``-`` when it finished);
+- ``jsd``: the phi/psi JSD (36 x 36) of a finished rollout against the MD production,
+  with MD's split-half floor in the ``MD`` row;
+- ``train s``: wall seconds of training.
+
+    .venv/bin/python bench/fidelity.py [--run results/demo] [--config config.yaml] [--steps 2000]
+        [--jobs 2] [--variants before edges ...] [--ns 1]
+
+Models and trainings stay under ``<run>/bench/fidelity/<variant>-<steps>/``, so a rerun
+resumes an interrupted training and reuses finished ones. It needs the run's packed
+dataset and MD production (``snakemake results/demo/dataset/dataset.h5``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import multiprocessing as mp
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from scoredyn.config import Config, load_config
+from scoredyn.data.loader import PairData
+from scoredyn.diffusion.schedule import VPSchedule
+from scoredyn.errors import CheckError
+from scoredyn.evaluation.metrics import REFERENCE, equilibrium_rows
+from scoredyn.evaluation.observe import Observed, observe
+from scoredyn.md.topology import resolve_molecule
+from scoredyn.molecules import ResolvedMolecule
+from scoredyn.rollout.constraints import HBondConstraints
+from scoredyn.rollout.engine import Rollout, RolloutState
+from scoredyn.rollout.noise import counter_normal, replica_keys
+from scoredyn.rollout.stage import RolloutSystem, with_rollout
+from scoredyn.seeding import derive_seed
+from scoredyn.training import TrainConfig, train
+from scoredyn.trajectory import read_trajectory
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A training recipe: ``TrainConfig`` overrides, a multiple of the base steps and a data fraction."""
+
+    name: str
+    what: str
+    train: dict = field(default_factory=dict)
+    steps_factor: float = 1.0
+    fraction: float = 1.0
+
+
+EQUIVARIANT = {"architecture": "equivariant", "tau_sampling": "log_snr"}
+VARIANTS = {
+    v.name: v
+    for v in [
+        Variant("before", "the previous default: paper network, positions in A against b z, uniform tau",
+                {"architecture": "paper", "position_scale": 1.0, "tau_sampling": "uniform"}),
+        Variant("edges", "positions scaled by b like z (r' is the next frame's bond vector)",
+                {"architecture": "paper", "tau_sampling": "uniform"}),
+        Variant("edges+lambda", "that + tau drawn uniformly in lambda",
+                {"architecture": "paper", "tau_sampling": "log_snr"}),
+        Variant("equivariant", "that + invariant edge inputs and an edge-vector output", EQUIVARIANT),
+        Variant("equi+noise0.03", "that + 0.03 A conditioning noise", {**EQUIVARIANT, "input_noise": 0.03}),
+        Variant("equi+noise0.06", "that + 0.06 A conditioning noise", {**EQUIVARIANT, "input_noise": 0.06}),
+        Variant("equi+noise0.1", "that + 0.1 A conditioning noise", {**EQUIVARIANT, "input_noise": 0.1}),
+        Variant("equi+noise0.06,half", "0.06 A noise on half the data", {**EQUIVARIANT, "input_noise": 0.06},
+                fraction=0.5),
+        Variant("equi+noise0.06,x3", "0.06 A noise, 3x the steps", {**EQUIVARIANT, "input_noise": 0.06},
+                steps_factor=3.0),
+    ]
+}  # fmt: skip
+
+
+def train_config(cfg: Config, variant: Variant, steps: int) -> TrainConfig:
+    t = cfg.raw["train"]
+    base = TrainConfig(steps=steps, batch_size=t["batch_size"], lr=t["lr"], ema_decay=t["ema_decay"],
+                       width=t["width"], n_blocks=t["n_blocks"], cutoff=t["cutoff_A"],
+                       checkpoint_every=t["checkpoint_every"], validate_every=steps, val_pairs=t["val_pairs"],
+                       seed=t["seed"], device="cpu")  # fmt: skip
+    return dataclasses.replace(base, **variant.train)
+
+
+def variant_dir(run: Path, variant: Variant, steps: int) -> Path:
+    return run / "bench" / "fidelity" / f"{variant.name}-{steps}"
+
+
+def train_variant(args: tuple[Path, Path, str, int]) -> float:
+    """Train one variant (or find it trained); returns the wall seconds of training."""
+    config, run, name, base_steps = args
+    torch.set_num_threads(1)
+    cfg, variant = load_config(config), VARIANTS[name]
+    steps = round(base_steps * variant.steps_factor)
+    out = variant_dir(run, variant, steps)
+    timing = out / "train_s.txt"
+    if (out / "model.pt").is_file() and timing.is_file():
+        return float(timing.read_text())
+    data = run / "dataset" / "dataset.h5"
+    train_data = PairData(data, "train")
+    if variant.fraction < 1:
+        train_data = train_data.prefix(variant.fraction)
+    schedule = VPSchedule(**{k: v for k, v in cfg.raw["diffusion"].items() if k != "parametrisation"})
+    t0 = time.perf_counter()
+    train(train_config(cfg, variant, steps), train_data, PairData(data, "val"), out / "work", out / "model.pt",
+          out / "metrics.csv", schedule, progress=False)  # fmt: skip
+    wall = time.perf_counter() - t0
+    timing.write_text(f"{wall:.1f}")
+    return wall
+
+
+def bond_sd(mol: ResolvedMolecule, pos: np.ndarray) -> dict[str, float]:
+    """Standard deviation of each bond class's lengths over structures pos [M, N, 3]."""
+    return {f"sd {k}": float(np.std(v)) for k, v in observe(mol, pos, 1.0).bonds.items()}
+
+
+def centroid_free_rms(z: np.ndarray) -> float:
+    """Root-mean-square displacement per atom of z [M, N, 3] with each structure's centroid removed."""
+    return float(np.sqrt(((z - z.mean(axis=1, keepdims=True)) ** 2).sum(-1).mean()))
+
+
+def held_out_frames(data: Path, n_atoms: int, moves: int) -> tuple[np.ndarray, np.ndarray]:
+    """``moves`` validation pairs, evenly spaced: structures r [M, N, 3] and MD's next frames [M, N, 3]."""
+    val = PairData(data, "val")
+    index = torch.linspace(0, len(val) - 1, min(moves, len(val))).round().long()
+    b = val.batch(index)
+    r = b.r.reshape(-1, n_atoms, 3).double().numpy()
+    return r, r + b.z.reshape(-1, n_atoms, 3).double().numpy()
+
+
+def evaluate_variant(cfg: Config, run: Path, molecule: str, model: Path, r: np.ndarray, ns: float,
+                     md_obs: Observed) -> dict[str, object]:  # fmt: skip
+    """Single moves from held-out frames r [M, N, 3] and one rollout with resampling."""
+    md_dir = run / "md" / molecule
+    production = md_dir / "production.h5"
+    reference = read_trajectory(production)
+    system = RolloutSystem(cfg, molecule, model, reference, production, md_dir / "topology")
+    constraints = HBondConstraints(system.molecule.top, reference.pos[0])
+    sampler, mol = system.sampler, system.molecule
+    keys = replica_keys(derive_seed(cfg.seed, "fidelity"), range(len(r)))
+    noise = counter_normal(keys, 1, torch.zeros(len(r), dtype=torch.int64), 3 * sampler.n_atoms, sampler.dtype)
+    rt = torch.as_tensor(r, dtype=sampler.dtype)
+    prop = constraints.apply(rt + sampler.sample(rt, noise.view(len(r), -1, 3))).double().numpy()
+    row: dict[str, object] = {"pass": float(mol.check(prop, cfg.raw["rollout"]["peptide_bonds"]).ok.mean())}
+    row |= bond_sd(mol, prop)
+    row["rms"] = centroid_free_rms(prop - r)
+
+    roll = with_rollout(cfg, resample=True)
+    start = reference.pos[roll.raw["rollout"]["production"]["start_frame"]][None]
+    steps = system.steps(1000.0 * ns)
+    settings = dataclasses.replace(system.settings(roll, steps, derive_seed(cfg.seed, "fidelity-rollout")),
+                                   checkpoint_every=steps + 1)  # fmt: skip
+    workdir = model.parent / f"rollout-{ns:g}ns"
+    stopped = None
+    try:
+        result = Rollout(sampler, mol, settings, workdir, HBondConstraints(mol.top, start[0])).run(start, False)
+        rejections, done = int(result.rejections.sum()), steps
+        obs = {REFERENCE: md_obs, "SD": observe(mol, result.pos[0], system.lag_ps)}
+        eq = equilibrium_rows(molecule, obs).set_index(["observable", "method", "statistic"]).value
+        names = list(mol.molecule.dihedrals)[:2]
+        row["jsd"] = float(eq[f"{names[0]}/{names[1]}", f"SD vs {REFERENCE}", "jsd_nats"])
+    except CheckError:
+        state = RolloutState.load(workdir / "state.json")
+        rejections, done = int(sum(state.rejections)), state.steps_done
+        stopped = done + 1
+        row["jsd"] = float("nan")
+    finally:
+        for f in workdir.glob("*"):
+            f.unlink()
+        workdir.rmdir()
+    row["rejected"] = rejections / max(done + rejections, 1)
+    row["stopped at"] = "-" if stopped is None else stopped
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", type=Path, default=Path("results/demo"), help="a run with a packed dataset and MD")
+    ap.add_argument("--config", type=Path, default=Path("config.yaml"), help="the config that made --run")
+    ap.add_argument("--molecule", default="alanine-dipeptide")
+    ap.add_argument("--steps", type=int, default=2000, help="training steps of a variant (times its factor)")
+    ap.add_argument("--variants", nargs="*", choices=list(VARIANTS), help="rows, in order (default: all)")
+    ap.add_argument("--jobs", type=int, default=2, help="variants trained at once, one thread each")
+    ap.add_argument("--moves", type=int, default=200, help="held-out frames for single moves")
+    ap.add_argument("--ns", type=float, default=1.0, help="ns of each variant's rollout")
+    ap.add_argument("--out", type=Path, help="also write the table as CSV here")
+    args = ap.parse_args()
+    names = args.variants or list(VARIANTS)
+    data = args.run / "dataset" / "dataset.h5"
+    production = args.run / "md" / args.molecule / "production.h5"
+    for need in (data, production):
+        if not need.is_file():
+            raise SystemExit(f"{need}: missing; run `snakemake --cores 2 {data}` first")
+    cfg = with_rollout(load_config(args.config), device="cpu", compile=False)
+    jobs = [(args.config, args.run, n, args.steps) for n in names]
+    # the longest trainings first, so that the workers finish together
+    order = sorted(range(len(jobs)), key=lambda k: -VARIANTS[names[k]].steps_factor)
+    with mp.get_context("spawn").Pool(max(1, args.jobs)) as pool:
+        walls = dict(zip(order, pool.map(train_variant, [jobs[k] for k in order], chunksize=1), strict=True))
+    torch.set_num_threads(max(1, args.jobs))
+
+    reference = read_trajectory(production)
+    mol = resolve_molecule(cfg.molecule(args.molecule), production.parent / "topology")
+    md_obs = observe(mol, reference.pos, reference.timestep)
+    r, md_next = held_out_frames(data, reference.n_atoms, args.moves)
+    split = equilibrium_rows(args.molecule, {REFERENCE: md_obs}).set_index(["observable", "method", "statistic"])
+    phi, psi = list(mol.molecule.dihedrals)[:2]
+    floor = float(split.value[f"{phi}/{psi}", "MD split-half", "jsd_nats"])
+    peptide = cfg.raw["rollout"]["peptide_bonds"]
+    rows = [{"variant": "MD", "steps": "", "pass": float(mol.check(md_next, peptide).ok.mean()),
+             **bond_sd(mol, md_next), "rms": centroid_free_rms(md_next - r), "jsd": floor}]  # fmt: skip
+    for k, name in enumerate(names):
+        variant = VARIANTS[name]
+        steps = round(args.steps * variant.steps_factor)
+        out = variant_dir(args.run, variant, steps)
+        metrics = pd.read_csv(out / "metrics.csv").iloc[-1]
+        row: dict[str, object] = {"variant": name, "steps": steps}
+        row |= {c.replace("val_loss_tau_", "loss "): metrics[c] for c in metrics.index
+                if c.startswith("val_loss_tau_")}  # fmt: skip
+        row |= evaluate_variant(cfg, args.run, args.molecule, out / "model.pt", r, args.ns, md_obs)
+        row["train s"] = walls[k]
+        rows.append(row)
+        print(f"{name}: {row}", flush=True)
+    table = pd.DataFrame(rows)
+    print(f"\n{len(r)} held-out moves, {args.ns:g} ns rollouts with resampling; "
+          f"MD row: MD's own next frames, JSD = MD split-half floor; one CPU thread per training")  # fmt: skip
+    for name in names:
+        print(f"  {name}: {VARIANTS[name].what}")
+    with pd.option_context("display.width", 250, "display.max_columns", 40, "display.float_format", "{:.4g}".format):
+        print(table.to_string(index=False))
+    if args.out:
+        table.to_csv(args.out, index=False)
+
+
+if __name__ == "__main__":
+    main()
