@@ -12,12 +12,20 @@ import pytest
 
 from scoredyn.analysis.divergence import wasserstein_1d, wasserstein_circular
 from scoredyn.analysis.kde import kde_1d, kde_2d, scott_bandwidth
-from scoredyn.analysis.observables import angle_classes, angle_triples, bond_classes
-from scoredyn.errors import ScoredynError
+from scoredyn.analysis.observables import angle_classes, angle_triples, bond_classes, constrained_bond_classes
+from scoredyn.errors import ConfigError, ScoredynError
 from scoredyn.evaluation import figures
-from scoredyn.evaluation.metrics import conditional_rows, equilibrium_rows, kinetics_rows, nested
+from scoredyn.evaluation.metrics import (
+    conditional_rows,
+    equilibrium_rows,
+    geometry_range,
+    kinetics_rows,
+    nested,
+    outside,
+)
 from scoredyn.evaluation.observe import Observed, halves, observe
 from scoredyn.evaluation.stage import evaluate_speed_stage, metrics_stage
+from scoredyn.trajectory import Trajectory, write_trajectory
 
 
 def test_bond_and_angle_classes_cover_the_topology(ala2_resolved):
@@ -150,51 +158,65 @@ def test_metrics_stage_nests_rows_and_writes_nan_as_null(tmp_path):
         metrics_stage([tmp_path / "bad.csv"], out)
 
 
-def test_speed_stage_computes_ns_per_day_from_benchmark_seconds(tmp_path):
+def test_speed_stage_uses_each_runs_own_speed_and_keeps_the_job_as_secondary(tmp_path):
     def bench(name, seconds):
         path = tmp_path / f"{name}.tsv"
         path.write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:00\t10\n")
         return path
 
+    def rollout(name, wall_s, **extra):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"simulated_ps_per_replica": 1000.0, "replicas": 1, "steps": 1000, "threads": 1,
+                                    "device": "cpu", "wall_s": wall_s,
+                                    "aggregate_ns_per_day": 86.4 / wall_s * 1000.0, **extra}))  # fmt: skip
+        return path
+
     md_json = tmp_path / "md.json"
-    phases = {"eq": {"ps": 10.0, "ns_per_day": 50.0}, "md": {"ps": 90.0, "ns_per_day": 60.0}}
+    phases = {"eq": {"ps": 10.0, "ns_per_day": 50.0, "wall_s": 1.0}, "md": {"ps": 90.0, "ns_per_day": 100.0}}
     md_json.write_text(json.dumps({"phases": phases}))
-    sd_json = tmp_path / "sd.json"
-    sd_json.write_text(json.dumps({"simulated_ps_per_replica": 1000.0, "replicas": 1, "steps": 1000, "rejections": 3,
-                                   "violations": 0, "threads": 1, "device": "cpu", "evaluations_per_step": 60.0,
-                                   "wall_s": 86.4, "checks": {"bonds_ok": 1.0}}))  # fmt: skip
-    dff_json = tmp_path / "dff.json"
-    dff_json.write_text(json.dumps({"simulated_ps_per_replica": 1000.0, "replicas": 1, "steps": 1000, "rejections": 0,
-                                    "violations": 50, "threads": 1, "device": "cpu", "evaluations_per_step": 500.0,
-                                    "wall_s": 432.0, "checks": {"bonds_ok": 0.9}}))  # fmt: skip
-    ens = [{"molecule": "m", "state": "alpha", "method": "SD", "runs": 10, "ps": 40.0, "bench": [bench("ens", 8.64)]},
-           {"molecule": "m", "state": "alpha", "method": "DFF", "runs": 10, "ps": 40.0,
-            "bench": [bench("dens", 17.28)]}]  # fmt: skip
+    sd_json = rollout("sd", 86.4, rejections=3, violations=0, evaluations_per_step=60.0, checks={"bonds_ok": 1.0})
+    dff_json = rollout("dff", 432.0, rejections=0, violations=50, evaluations_per_step=500.0,
+                       checks={"bonds_ok": 0.9})  # fmt: skip
+    sd_ens = tmp_path / "sd_ens.json"
+    sd_ens.write_text(json.dumps({"wall_s": 4.32, "aggregate_ns_per_day": 8000.0}))
+    md_ens = tmp_path / "md_ens.h5"
+    write_trajectory(md_ens, Trajectory(np.zeros((2, 3, 1, 3)), ["C"], np.array([6]), 1.0,
+                                        attrs={"ns_per_day_mean": 30.0}))  # fmt: skip
+    ens = [{"molecule": "m", "state": "alpha", "method": "SD", "runs": 10, "ps": 40.0, "bench": [bench("ens", 8.64)],
+            "json": sd_ens, "output": tmp_path / "sd_ens.h5"},
+           {"molecule": "m", "state": "alpha", "method": "MD", "runs": 2, "ps": 40.0, "output": md_ens,
+            "bench": [bench("md0", 4.32), bench("md1", 4.32)]}]  # fmt: skip
     out = {"figure": tmp_path / "speed.png", "csv": tmp_path / "speed.csv"}
     threads = {"md_production": 2, "md_conditional_run": 1, "sd_production": 1, "sd_conditional": 2,
                "dff_production": 1, "dff_conditional": 2}  # fmt: skip
-    learned = {"SD": {"json": [sd_json], "bench": [bench("sd", 0.5)]},
-               "DFF": {"json": [dff_json], "bench": [bench("dff", 432.0)]}}  # fmt: skip
-    df = evaluate_speed_stage(None, ["m"], {"json": [md_json], "bench": [bench("md", 86.4)]}, learned, ens, threads,
-                              out)  # fmt: skip
+    learned = {"SD": {"json": [sd_json], "bench": [bench("sd", 172.8)]},
+               "DFF": {"json": [dff_json], "bench": [bench("dff", 0.5)]}}  # fmt: skip
+    md = {"json": [md_json], "bench": [bench("md", 172.8)]}
+    df = evaluate_speed_stage(None, ["m"], md, learned, ens, threads, out)
     v = df.set_index(["observable", "method", "statistic"]).value
-    assert v["throughput production", "MD", "ns_per_day"] == pytest.approx(100.0)  # 0.1 ns in 1/1000 day
-    assert v["throughput production", "SD", "ns_per_day"] == pytest.approx(1000.0)  # its own 86.4 s, not 0.5 s
+    assert v["throughput production", "MD", "ns_per_day"] == pytest.approx(100.0)  # mdrun's, of phase md
+    assert v["throughput production", "MD", "job_ns_per_day"] == pytest.approx(50.0)  # 0.1 ns in 1/500 day
+    assert v["throughput production", "SD", "ns_per_day"] == pytest.approx(1000.0)  # 1 ns in its own 86.4 s
+    assert v["throughput production", "SD", "job_ns_per_day"] == pytest.approx(500.0)  # the job took 172.8 s
     assert v["throughput production", "SD/MD", "speedup"] == pytest.approx(10.0)
-    assert v["throughput ensemble alpha", "SD", "ns_per_day"] == pytest.approx(4000.0)
-    assert v["stability", "SD", "rejections_per_100k_steps"] == pytest.approx(300.0)
     assert v["throughput production", "DFF", "ns_per_day"] == pytest.approx(200.0)
+    assert v["throughput production", "DFF", "job_ns_per_day"] == pytest.approx(200.0)  # resumed: its own 432 s
     assert v["throughput production", "DFF/MD", "speedup"] == pytest.approx(2.0)
     assert v["throughput production", "DFF", "evaluations_per_step"] == 500.0
-    assert v["throughput ensemble alpha", "DFF", "ns_per_day"] == pytest.approx(2000.0)
+    assert v["throughput ensemble alpha", "SD", "ns_per_day"] == pytest.approx(8000.0)
+    assert v["throughput ensemble alpha", "SD", "job_ns_per_day"] == pytest.approx(4000.0)
+    assert v["throughput ensemble alpha", "MD", "ns_per_day"] == pytest.approx(30.0)
+    assert v["throughput ensemble alpha", "MD", "job_ns_per_day"] == pytest.approx(800.0)  # 80 ps in 8.64 s
+    assert v["stability", "SD", "rejections_per_100k_steps"] == pytest.approx(300.0)
     assert v["stability", "DFF", "violations_per_100k_steps"] == pytest.approx(5000.0)
     assert v["stability", "DFF", "frames_bonds_ok"] == pytest.approx(0.9)
     assert out["figure"].stat().st_size > 10_000
     (tmp_path / "md.tsv").write_text("garbage")
     with pytest.raises(ScoredynError, match=r"md\.tsv"):
-        evaluate_speed_stage(None, ["m"], {"json": [md_json], "bench": [tmp_path / "md.tsv"]},
-                             {"SD": {"json": [sd_json], "bench": [tmp_path / "sd.tsv"]}}, [], {"md_production": 1},
-                             out)  # fmt: skip
+        evaluate_speed_stage(None, ["m"], md, {}, [], threads, out)
+    md_json.write_text(json.dumps({"phases": {"md": {"ps": 90.0, "ns_per_day": 0.0}}}))
+    with pytest.raises(ScoredynError, match=r"md\.json.*md_production"):
+        evaluate_speed_stage(None, ["m"], md, {}, [], threads, out)
 
 
 def test_figures_put_methods_side_by_side_on_one_scale(rng):
@@ -225,3 +247,86 @@ def test_figures_put_methods_side_by_side_on_one_scale(rng):
     fig = figures.conditional_figure(one, [1.0, 10.0, 20.0], "trans", 15.0, 300.0, 24.0)
     assert len(fig.axes[0].get_lines()) == 3
     plt.close(fig)
+
+
+def _with_hydrogens(rng, n, ch_sd=0.003, broken=0):
+    """Observables with a C-C and a C-H class (two C-H bonds per frame); ``broken`` C-C bonds at 14 A."""
+    obs = _observed(rng, n)
+    cc = obs.bonds["C-C"].copy()
+    cc[rng.choice(len(cc), broken, replace=False)] = 14.0
+    ch = np.round(rng.normal([1.09, 1.10], ch_sd, (n, 2)), 2).ravel()  # MD's XTC rounds to 0.01 A
+    return Observed(obs.dihedrals, {"C-C": cc, "C-H": ch}, obs.angles, obs.assignment, obs.states, obs.dt_ps)
+
+
+def test_constrained_bond_classes_follow_md_constraints():
+    classes = ["C-C", "C-N", "C-H", "N-H"]
+    assert constrained_bond_classes(classes, "h-bonds") == ["C-H", "N-H"]
+    assert constrained_bond_classes(classes, "all-bonds") == classes
+    assert constrained_bond_classes(classes, "none") == []
+    with pytest.raises(ConfigError, match=r"md\.constraints"):
+        constrained_bond_classes(classes, "h-angles")
+
+
+def test_bonds_constrained_in_md_get_no_jsd_but_a_deviation_from_md(rng):
+    md, sd = _with_hydrogens(rng, 5000), _with_hydrogens(rng, 5000, ch_sd=0.05)
+    rows = equilibrium_rows("mol", {"MD": md, "SD": sd}, "h-bonds")
+    ch = rows[rows.observable == "bond C-H"].set_index(["method", "statistic"]).value
+    assert "jsd_nats" not in set(ch.index.get_level_values("statistic"))
+    assert ch["MD", "constrained"] == 1.0
+    assert ch["SD vs MD", "mean_abs_dev_A"] == pytest.approx(0.05 * np.sqrt(2 / np.pi), rel=0.1)
+    assert ch["SD vs MD", "max_abs_dev_A"] > 0.15
+    assert ch["SD vs MD", "fraction_outside_md_range"] > 0.3
+    cc = rows[rows.observable == "bond C-C"]
+    assert {"SD vs MD", "MD split-half"} <= set(cc[cc.statistic == "jsd_nats"].method)  # C-C stays compared
+    free = equilibrium_rows("mol", {"MD": md, "SD": sd}, "none")
+    assert {"SD vs MD", "MD split-half"} <= set(free[(free.observable == "bond C-H") &
+                                                   (free.statistic == "jsd_nats")].method)  # fmt: skip
+    assert "constrained" not in set(free.statistic)
+    fixed = equilibrium_rows("mol", {"MD": md, "SD": sd}, "all-bonds")
+    assert not fixed[fixed.observable.str.startswith("bond ") & (fixed.statistic == "jsd_nats")].size
+    fig = figures.geometry_figure({"MD": md, "SD": sd}, "bonds", 300.0, 24.0, "h-bonds")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["2 bonds C-C", "2 bonds C-H\nconstrained in MD (h-bonds)"]
+    plt.close(fig)
+
+
+def test_a_few_broken_bonds_raise_the_jsd_and_show_in_the_figure(rng):
+    md, good, bad = (_with_hydrogens(rng, 20_000, broken=b) for b in (0, 0, 400))  # 1 % of SD's C-C at 14 A
+    v = {k: equilibrium_rows("mol", {"MD": md, "SD": sd}).set_index(["observable", "method", "statistic"]).value
+         for k, sd in (("good", good), ("bad", bad))}  # fmt: skip
+    jsd = {k: x["bond C-C", "SD vs MD", "jsd_nats"] for k, x in v.items()}
+    assert jsd["bad"] > 10 * jsd["good"] and jsd["bad"] == pytest.approx(0.01 * np.log(2) / 2, rel=0.1)  # edge bin
+    assert v["bad"]["bond C-C", "SD vs MD", "fraction_outside_md_range"] == pytest.approx(0.01, abs=5e-4)
+    md_lo, md_hi = geometry_range(md.bonds["C-C"])
+    one = np.r_[good.bonds["C-C"][:-1], 14.0]
+    panel = figures.geometry_panel({"MD": md.bonds["C-C"], "SD": one})
+    assert (panel.lo, panel.hi) == (md_lo, md_hi) and panel.outside["SD"].high == 14.0  # one outlier widens nothing
+    panel = figures.geometry_panel({"MD": md.bonds["C-C"], "SD": bad.bonds["C-C"]})
+    reach = figures.GEOMETRY_REACH * max(md_hi - md_lo, 0.153)
+    assert (panel.lo, panel.hi) == pytest.approx((md_lo, md_hi + reach))  # widened, capped: MD's peak keeps its width
+    assert panel.outside["SD"].fraction == pytest.approx(0.01, abs=5e-4)
+    assert panel.outside["SD"].high == 14.0 and panel.outside["MD"].fraction < 1e-3
+    note = figures.outside_note("SD", panel.outside["SD"], panel.lo, panel.hi, "A")
+    assert note.startswith("SD: 1% off axis (") and note.endswith("-14 A)")  # MD's range cuts SD's low tail too
+    fig = figures.geometry_figure({"MD": md, "SD": bad}, "bonds", 300.0, 24.0)
+    assert note in [t.get_text() for t in fig.axes[0].texts]
+    plt.close(fig)
+
+
+def test_geometry_panel_widens_to_a_looser_method_but_not_to_its_broken_tail(rng):
+    md = rng.normal(1.53, 0.03, 40_000)
+    loose = rng.normal(1.53, 0.06, 40_000)
+    md_lo, md_hi = geometry_range(md)
+    panel = figures.geometry_panel({"MD": md, "SD": loose})
+    assert (panel.lo, panel.hi) == pytest.approx(tuple(np.quantile(loose, [0.005, 0.995])))  # SD's bulk is shown
+    assert panel.lo < md_lo and panel.outside["SD"].fraction == pytest.approx(0.01, abs=1e-3)
+    broken = np.where(rng.random(40_000) < 0.05, 14.0, md)  # 5 %: past SD's own 99.5 % quantile
+    panel = figures.geometry_panel({"MD": md, "SD": broken, "DFF": np.r_[np.full(39_999, 1.53), np.nan]})
+    reach = figures.GEOMETRY_REACH * max(md_hi - md_lo, 0.153)
+    assert panel.hi == pytest.approx(md_hi + reach) and panel.lo == md_lo
+    assert panel.outside["SD"].fraction == pytest.approx(0.05, abs=0.005)
+    assert panel.outside["DFF"].fraction == pytest.approx(1 / 40_000)  # a NaN bond is not dropped either
+    note = figures.outside_note("DFF", panel.outside["DFF"], panel.lo, panel.hi, "A")
+    assert note == "DFF: 0.0025% off axis (non-finite)"
+    one = figures.outside_note("SD", outside(np.r_[np.full(99, 1.5), 14.0], (1.0, 2.0)), 1.0, 2.0, "A")
+    assert one == "SD: 1% off axis (max 14 A)"

@@ -17,3 +17,13 @@ def test_loss_curve_draws_every_series_and_the_reference():
                       "zero-noise prediction"]  # fmt: skip
     assert out.get_yscale() == "log"
     plt.close(fig)
+
+
+def test_bars_write_each_value_and_its_note():
+    from scoredyn.plots.speed import bars
+
+    fig, ax = plt.subplots()
+    bars(["MD", "SD"], [100.0, 1000.0], ["0.15", "C1"], ax, "ns/day", notes=["(whole job 50)", ""])
+    assert [t.get_text() for t in ax.texts] == [" 100 (whole job 50)", " 1e+03"]
+    assert ax.get_xscale() == "log"
+    plt.close(fig)

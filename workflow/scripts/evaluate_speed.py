@@ -1,4 +1,4 @@
-"""Simulated ns per day of MD, SD (and DFF) from the benchmark files, and stability (rule evaluate_speed)."""
+"""Simulated ns per day of MD, SD (and DFF) as each run measured it, and stability (rule evaluate_speed)."""
 
 from pathlib import Path
 

@@ -5,14 +5,20 @@ distribution each (Fig. 6). For any molecule the same grouping is derived from t
 topology: bonds by their two elements (``"C-H"``), angles by their three elements with
 the centre in the middle (``"H-C-H"``). Heavy elements come before hydrogen, then
 alphabetical order, so ``"C-N-H"`` and not ``"H-N-C"``.
+
+An MD run with LINCS constraints holds some bond lengths fixed (``md.constraints``:
+``h-bonds`` every bond to a hydrogen, ``all-bonds`` every bond); their spread in the
+trajectory is the rounding of the saved coordinates, not physics.
+:func:`constrained_bond_classes` names the classes that are fixed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from scoredyn.errors import ConfigError
 from scoredyn.geometry import adjacency, angles, bond_lengths
 from scoredyn.molecules import SoluteTopology
 
@@ -28,6 +34,18 @@ def bond_classes(top: SoluteTopology) -> dict[str, np.ndarray]:
         a, b = sorted((top.elements[i], top.elements[j]), key=_order)
         groups.setdefault(f"{a}-{b}", []).append([i, j])
     return {k: np.array(groups[k], dtype=int) for k in sorted(groups, key=_class_key)}
+
+
+def constrained_bond_classes(classes: Iterable[str], constraints: str) -> list[str]:
+    """The bond classes (``"C-H"``) whose lengths MD with ``md.constraints = constraints`` holds fixed."""
+    classes = list(classes)
+    if constraints == "none":
+        return []
+    if constraints == "h-bonds":
+        return [c for c in classes if "H" in c.split("-")]
+    if constraints == "all-bonds":
+        return classes
+    raise ConfigError(f"md.constraints = {constraints!r}: expected one of none, h-bonds, all-bonds")
 
 
 def angle_triples(n_atoms: int, bonds: Sequence[Sequence[int]]) -> np.ndarray:

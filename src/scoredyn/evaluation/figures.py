@@ -7,6 +7,7 @@ Each function returns a matplotlib Figure built from the pure plotting functions
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,7 +17,8 @@ from matplotlib.ticker import NullFormatter
 
 from scoredyn.analysis.free_energy import free_energy
 from scoredyn.analysis.kde import kde_1d, kde_2d, scott_bandwidth
-from scoredyn.evaluation.metrics import REFERENCE, geometry_range
+from scoredyn.analysis.observables import constrained_bond_classes
+from scoredyn.evaluation.metrics import REFERENCE, Outside, geometry_range, outside
 from scoredyn.evaluation.observe import Observed
 from scoredyn.plots.dihedrals import free_energy_contours, label_states, profile, ramachandran_scatter
 from scoredyn.plots.kinetics import fpt_histogram
@@ -25,6 +27,10 @@ from scoredyn.plots.style import greek, method_color
 
 #: Font sizes that stay readable when a figure is printed at column width (use with plt.rc_context).
 STYLE = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7}
+
+#: How far past MD's range a bond-length or angle panel may widen to show another method, in units
+#: of max(MD's width, 10 % of MD's median): a few 14 A bonds must not squash MD's peak into a pixel.
+GEOMETRY_REACH = 2.0
 
 
 def _levels(f_max: float, step: float = 2.0) -> np.ndarray:
@@ -81,23 +87,78 @@ def dihedral_profiles_figure(observed: dict[str, Observed], temperature_K: float
     return fig
 
 
-def geometry_figure(observed: dict[str, Observed], kind: str, temperature_K: float, f_max: float) -> Figure:
+@dataclass(frozen=True)
+class GeometryPanel:
+    """The x range [lo, hi] of one bond-length or angle panel, and each method's samples beyond it."""
+
+    lo: float
+    hi: float
+    outside: dict[str, Outside]
+
+
+def geometry_panel(values: dict[str, np.ndarray], reach: float = GEOMETRY_REACH) -> GeometryPanel:
+    """The x range of the panel of one class from every method's samples [S] of it.
+
+    MD's range (:func:`~scoredyn.evaluation.metrics.geometry_range`) widened to the 0.5 and
+    99.5 % quantiles of every other method where they lie beyond it, but by at most ``reach``
+    x max(MD's width, 10 % of MD's median) on either side, so that a few broken bonds neither
+    widen it nor squash MD's peak; what still lies beyond is returned for each method, to be
+    written in the panel.
+    """
+    ref = np.ravel(values[REFERENCE])
+    md_lo, md_hi = geometry_range(ref)
+    step = reach * max(md_hi - md_lo, 0.1 * abs(float(np.median(ref[np.isfinite(ref)]))))
+    lo, hi = md_lo, md_hi
+    for v in values.values():
+        finite = np.ravel(v)[np.isfinite(np.ravel(v))]
+        if len(finite):
+            a, b = np.quantile(finite, [0.005, 0.995])
+            lo, hi = min(lo, float(a)), max(hi, float(b))
+    lo, hi = max(lo, md_lo - step), min(hi, md_hi + step)
+    return GeometryPanel(lo, hi, {m: outside(v, (lo, hi)) for m, v in values.items()})
+
+
+def outside_note(method: str, out: Outside, lo: float, hi: float, unit: str) -> str:
+    """What a panel says of the samples beyond its axis [lo, hi], e.g. "SD: 3.2% off axis (max 14.1 A)"."""
+    pct = 100.0 * out.fraction
+    below, above = out.low < lo, out.high > hi
+    if below and above:
+        reach = f"{out.low:.3g}-{out.high:.3g} {unit}"
+    elif below or above:
+        reach = f"min {out.low:.3g} {unit}" if below else f"max {out.high:.3g} {unit}"
+    else:
+        reach = "non-finite"
+    return f"{method}: {pct:.2g}% off axis ({reach})" if pct < 10 else f"{method}: {pct:.0f}% off axis ({reach})"
+
+
+def geometry_figure(observed: dict[str, Observed], kind: str, temperature_K: float, f_max: float,
+                    constraints: str = "none") -> Figure:  # fmt: skip
     """Free-energy profiles of every bond-length (``kind="bonds"``) or bond-angle class
-    (``"angles"``), KDE with the reference's Scott bandwidth, methods overlaid (paper Fig. 6e-h)."""
+    (``"angles"``), KDE with the reference's Scott bandwidth, methods overlaid (paper Fig. 6e-h).
+
+    Each panel spans :func:`geometry_panel` and writes the share of each method's samples
+    beyond it; bond classes that MD's ``constraints`` (``md.constraints``) fix say so in their title.
+    """
     ref = getattr(observed[REFERENCE], kind)
     unit = "A" if kind == "bonds" else "deg"
+    fixed = constrained_bond_classes(ref, constraints) if kind == "bonds" else []
     fig, axes = _grid(len(ref), 4, (2.6, 2.2))
     for ax, cls in zip(axes, ref, strict=False):
-        lo, hi = geometry_range(ref[cls])
+        values = {method: getattr(obs, kind)[cls] for method, obs in observed.items()}
+        panel = geometry_panel(values)
         h = scott_bandwidth(ref[cls])
-        for method, obs in observed.items():
-            values = getattr(obs, kind)[cls]
-            centres, dens = kde_1d(values, h, (lo - 3 * h, hi + 3 * h))
+        for method, v in values.items():
+            centres, dens = kde_1d(v, h, (panel.lo - 3 * h, panel.hi + 3 * h))
             profile(centres, free_energy(dens, temperature_K), ax, method_color(method), method, f"{cls} ({unit})")
-        ax.set_xlim(lo, hi)
+        notes = [(m, outside_note(m, o, panel.lo, panel.hi, unit)) for m, o in panel.outside.items() if o.fraction > 0]
+        for k, (method, text) in enumerate(notes):
+            ax.text(0.03, 0.97 - 0.08 * k, text, transform=ax.transAxes, ha="left", va="top", fontsize=6,
+                    color=method_color(method), bbox={"fc": "w", "ec": "none", "alpha": 0.7, "pad": 0.5})  # fmt: skip
+        ax.set_xlim(panel.lo, panel.hi)
         ax.set_ylim(0, f_max)
         n = len(ref[cls]) // max(observed[REFERENCE].n_frames, 1)
-        ax.set_title(f"{n} {kind[:-1] if n == 1 else kind} {cls}")
+        title = f"{n} {kind[:-1] if n == 1 else kind} {cls}"
+        ax.set_title(title + (f"\nconstrained in MD ({constraints})" if cls in fixed else ""))
     axes[0].legend(frameon=False)
     return fig
 
@@ -152,15 +213,18 @@ def conditional_figure(dihedrals: dict[str, dict[str, np.ndarray]], times_ps: li
 
 
 def speed_figure(table: pd.DataFrame) -> Figure:
-    """Top: simulated ns per day of each run (Fig. 5a). Bottom: rejected and check-violating moves
-    of each learned simulator per 100k production steps (Fig. 5b). ``table`` has columns label, method, ns_per_day,
-    and rejections_per_100k and violations_per_100k (NaN where they do not apply)."""
+    """Top: simulated ns per day of each run's own simulation time (Fig. 5a), the whole job's
+    (start-up included) in brackets. Bottom: rejected and check-violating moves of each learned
+    simulator per 100k production steps (Fig. 5b). ``table`` has columns label, method, ns_per_day,
+    job_ns_per_day, and rejections_per_100k and violations_per_100k (NaN where they do not apply)."""
     stable = table.dropna(subset=["rejections_per_100k"])
     n_top, n_bottom = len(table), 2 * len(stable)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.0, 0.32 * (n_top + n_bottom) + 2.0), layout="constrained",
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8.0, 0.32 * (n_top + n_bottom) + 2.2), layout="constrained",
                                       height_ratios=[max(n_top, 1), max(n_bottom, 1)])  # fmt: skip
+    jobs = [f"(job {v:.3g})" if np.isfinite(v) else "" for v in table.get("job_ns_per_day", [np.nan] * n_top)]
     bars(table["label"], table["ns_per_day"], [method_color(m) for m in table["method"]], top,
-         "simulated ns per day of wall time (log scale)")  # fmt: skip
+         "ns simulated per day of simulation time (log scale)\n"
+         "in brackets: of the whole job, start-up included", notes=jobs)  # fmt: skip
     labels = [f"{lab}: {kind}" for lab in stable["label"] for kind in ("rejected", "violating, kept")]
     values = [v for r in stable.itertuples() for v in (r.rejections_per_100k, r.violations_per_100k)]
     colors = [c for m in stable["method"] for c in (method_color(m), "0.6")]

@@ -12,8 +12,17 @@ Binning (fixed, so that numbers are comparable between runs):
 - conditional distributions: ``bins`` x ``bins`` on [-180, 180)^2 (18, i.e. 20 degrees,
   by default: an ensemble has far fewer samples than a long trajectory);
 - bond lengths and angles: 50 bins spanning the reference's 0.5-99.5 % quantiles widened
-  by 25 % on each side; values outside are counted in the edge bins, so a broken bond
-  still raises the divergence.
+  by 25 % on each side (MD's range); values outside, and non-finite ones, are counted in
+  the edge bins, so a broken bond still raises the divergence. Each other method also gets
+  ``fraction_outside_md_range``, the share of its samples beyond MD's range.
+
+Bond classes that MD holds fixed (``md.constraints``, see
+:func:`~scoredyn.analysis.observables.constrained_bond_classes`) get no JSD, W1 or
+split-half rows: MD's spread there is the rounding of the saved coordinates (0.01 A), so
+those numbers would measure nothing. MD gets ``constrained`` = 1 instead, and each other
+method how far it strays from MD's lengths: ``mean_abs_dev_A`` and ``max_abs_dev_A``, the
+mean and largest |length - MD's mean length of that same bond|, and
+``fraction_outside_md_range``.
 
 JSDs are in nats (0 for identical histograms, ln 2 = 0.693 for disjoint ones).
 """
@@ -21,12 +30,14 @@ JSDs are in nats (0 for identical histograms, ln 2 = 0.693 for disjoint ones).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from scoredyn.analysis.divergence import jsd, wasserstein_1d, wasserstein_circular
 from scoredyn.analysis.free_energy import DIHEDRAL_BINS, DIHEDRAL_RANGE, dihedral_histogram_2d, histogram_1d
+from scoredyn.analysis.observables import constrained_bond_classes
 from scoredyn.analysis.states import bootstrap_mean, first_passage_times, populations
 from scoredyn.evaluation.observe import Observed, halves
 
@@ -36,10 +47,37 @@ GEOMETRY_BINS = 50
 
 
 def geometry_range(reference: np.ndarray) -> tuple[float, float]:
-    """The histogram range of a bond length or angle class, from the reference samples."""
-    lo, hi = np.quantile(reference, [0.005, 0.995])
+    """The histogram range of a bond length or angle class: the 0.5-99.5 % quantiles of the
+    finite reference samples [S], widened by 25 % on each side."""
+    finite = np.ravel(reference)[np.isfinite(np.ravel(reference))]
+    lo, hi = np.quantile(finite, [0.005, 0.995])
     pad = 0.25 * max(hi - lo, 1e-6)
     return float(lo - pad), float(hi + pad)
+
+
+@dataclass(frozen=True)
+class Outside:
+    """The samples of a class beyond a range.
+
+    Attributes
+    ----------
+    fraction : share of all samples outside the range (non-finite ones count as outside)
+    low, high : smallest and largest finite sample (NaN when there is none)
+    """
+
+    fraction: float
+    low: float
+    high: float
+
+
+def outside(values: np.ndarray, value_range: tuple[float, float]) -> Outside:
+    """How many of ``values`` [S] fall outside ``value_range`` and how far they reach."""
+    values = np.ravel(values)
+    finite = values[np.isfinite(values)]
+    lo, hi = value_range
+    n_out = len(values) - int(np.count_nonzero((finite >= lo) & (finite <= hi)))
+    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (np.nan, np.nan)
+    return Outside(n_out / max(len(values), 1), low, high)
 
 
 def _dihedral_hist(x: np.ndarray) -> np.ndarray:
@@ -49,7 +87,8 @@ def _dihedral_hist(x: np.ndarray) -> np.ndarray:
 def _clipped_hist(value_range: tuple[float, float]) -> Callable[[np.ndarray], np.ndarray]:
     lo, hi = value_range
     eps = 1e-9 * (hi - lo)
-    return lambda x: histogram_1d(np.clip(x, lo + eps, hi - eps), GEOMETRY_BINS, value_range)[0]
+    return lambda x: histogram_1d(np.clip(np.nan_to_num(x, nan=hi), lo + eps, hi - eps), GEOMETRY_BINS,
+                                  value_range)[0]  # fmt: skip
 
 
 class Rows:
@@ -90,23 +129,47 @@ def _histogram_for(observable: str, reference: np.ndarray) -> Callable[[np.ndarr
     return _dihedral_hist
 
 
-def equilibrium_rows(molecule: str, observed: dict[str, Observed]) -> pd.DataFrame:
-    """JSDs and W1 distances of every method against MD, with split-half floors of each method."""
+def _constrained_rows(rows: Rows, observable: str, method: str, obs: Observed, ref: Observed, cls: str) -> None:
+    """Rows of a bond class MD holds fixed: MD's ``constrained`` flag, or how far ``method`` strays from MD."""
+    if method == REFERENCE:
+        rows.add(observable, method, "constrained", 1.0)
+        return
+    mine, md = obs.bonds[cls], ref.bonds[cls]
+    lengths = np.mean(md.reshape(ref.n_frames, -1), axis=0)  # [B_c] MD's mean length of each bond
+    dev = np.abs(mine.reshape(obs.n_frames, -1) - lengths)  # [T, B_c]
+    dev = dev[np.isfinite(dev)]  # non-finite lengths are counted by fraction_outside_md_range
+    pair = f"{method} vs {REFERENCE}"
+    rows.add(observable, pair, "mean_abs_dev_A", float(np.mean(dev)) if dev.size else np.nan)
+    rows.add(observable, pair, "max_abs_dev_A", float(np.max(dev)) if dev.size else np.nan)
+    rows.add(observable, pair, "fraction_outside_md_range", outside(mine, geometry_range(md)).fraction)
+
+
+def equilibrium_rows(molecule: str, observed: dict[str, Observed], constraints: str = "none") -> pd.DataFrame:
+    """JSDs and W1 distances of every method against MD, with split-half floors of each method;
+    the bond classes that MD's ``constraints`` (``md.constraints``) fix get their own rows instead."""
     rows = Rows(molecule)
-    ref = _distributions(observed[REFERENCE])
+    reference = observed[REFERENCE]
+    ref = _distributions(reference)
+    fixed = {f"bond {c}": c for c in constrained_bond_classes(reference.bonds, constraints)}
     for method, obs in observed.items():
         mine = _distributions(obs)
         first, second = (_distributions(h) for h in halves(obs))
         for name, (samples, w1) in mine.items():
+            if name in fixed:
+                _constrained_rows(rows, name, method, obs, reference, fixed[name])
+                continue
             hist = _histogram_for(name, ref[name][0])
             rows.add(name, f"{method} split-half", "jsd_nats", jsd(hist(first[name][0]), hist(second[name][0])))
             if method == REFERENCE:
                 continue
-            rows.add(name, f"{method} vs {REFERENCE}", "jsd_nats", jsd(hist(samples), hist(ref[name][0])))
+            pair = f"{method} vs {REFERENCE}"
+            rows.add(name, pair, "jsd_nats", jsd(hist(samples), hist(ref[name][0])))
             if w1 == "circular":
-                rows.add(name, f"{method} vs {REFERENCE}", "w1_deg", wasserstein_circular(samples, ref[name][0]))
+                rows.add(name, pair, "w1_deg", wasserstein_circular(samples, ref[name][0]))
             elif w1:
-                rows.add(name, f"{method} vs {REFERENCE}", f"w1_{w1}", wasserstein_1d(samples, ref[name][0]))
+                rows.add(name, pair, f"w1_{w1}", wasserstein_1d(samples, ref[name][0]))
+                beyond = outside(samples, geometry_range(ref[name][0]))
+                rows.add(name, pair, "fraction_outside_md_range", beyond.fraction)
     return rows.frame()
 
 

@@ -9,8 +9,8 @@ from matplotlib.axes import Axes
 
 
 def bars(labels: Sequence[str], values: Sequence[float], colors: Sequence[str], ax: Axes, xlabel: str,
-         log: bool = True, fmt: str = "{:.3g}") -> Axes:  # fmt: skip
-    """Horizontal bars, one per label, each annotated with its value."""
+         log: bool = True, fmt: str = "{:.3g}", notes: Sequence[str] | None = None) -> Axes:  # fmt: skip
+    """Horizontal bars, one per label, each annotated with its value and its entry of ``notes``."""
     y = np.arange(len(labels))
     vals = np.asarray(values, dtype=float)
     shown = np.where(np.isfinite(vals), vals, 0.0)
@@ -19,11 +19,11 @@ def bars(labels: Sequence[str], values: Sequence[float], colors: Sequence[str], 
     ax.invert_yaxis()
     if log and (shown > 0).any():
         ax.set_xscale("log")
-        ax.set_xlim(shown[shown > 0].min() / 3, shown.max() * 8)
+        ax.set_xlim(shown[shown > 0].min() / 3, shown.max() * (30 if notes else 8))  # room for the text
     else:
         ax.set_xlim(0, max(shown.max() * 1.4, 1.0))
     for k, v in enumerate(vals):
-        ax.text(shown[k] if shown[k] > 0 else ax.get_xlim()[0], k, " " + (fmt.format(v) if np.isfinite(v) else "n/a"),
-                va="center", fontsize=7)  # fmt: skip
+        text = " " + (fmt.format(v) if np.isfinite(v) else "n/a") + (f" {notes[k]}" if notes and notes[k] else "")
+        ax.text(shown[k] if shown[k] > 0 else ax.get_xlim()[0], k, text, va="center", fontsize=7)
     ax.set_xlabel(xlabel)
     return ax
