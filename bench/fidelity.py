@@ -231,13 +231,17 @@ def main() -> None:
         out = variant_dir(args.run, variant, steps)
         metrics = pd.read_csv(out / "metrics.csv").iloc[-1]
         row: dict[str, object] = {"variant": name, "steps": steps}
-        row |= {c.replace("val_loss_tau_", "loss "): metrics[c] for c in metrics.index
+        row |= {c.replace("val_loss_tau_", "loss "): float(metrics[c]) for c in metrics.index
                 if c.startswith("val_loss_tau_")}  # fmt: skip
         row |= evaluate_variant(cfg, args.run, args.molecule, out / "model.pt", r, args.ns, md_obs)
         row["train s"] = walls[k]
         rows.append(row)
-        print(f"{name}: {row}", flush=True)
+        print(f"{name}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
+                                      if k != "variant"), flush=True)  # fmt: skip
     table = pd.DataFrame(rows)
+    first = ["variant", "steps", *[c for c in table.columns if c.startswith("loss ")], "pass"]
+    last = ["rms", "rejected", "stopped at", "jsd", "train s"]
+    table = table[first + [c for c in table.columns if c not in first + last] + last]
     print(f"\n{len(r)} held-out moves, {args.ns:g} ns rollouts with resampling; "
           f"MD row: MD's own next frames, JSD = MD split-half floor; one CPU thread per training")  # fmt: skip
     for name in names:

@@ -228,7 +228,7 @@ class Rollout:
                              self._rate(state), int(rejections.sum()))  # fmt: skip
         finally:
             bar.close()
-            if frames:  # keep what was drawn before a crash or a stop
+            if frames or rejections.tolist() != state.rejections:  # keep what was drawn and counted before a stop
                 checkpoint()
         pos = self._frames(state)[:, : s.steps + 1]  # a shorter rerun of a longer rollout reads its beginning
         return RolloutResult(pos, rejections, violations, state.wall_s, state.evaluations)
