@@ -167,3 +167,52 @@ def test_sweep_solver_labels_round_trip_and_bad_ones_are_explained():
     assert parse_solver("dpm3x20") == SolverConfig("dpm3", 20) and parse_solver("dpmpp2mx5").label() == "dpmpp2mx5"
     with pytest.raises(ScoredynError, match="dpm3x20"):
         parse_solver("euler10")
+
+
+class Trap:
+    """A sampler that cannot leave structures whose CA-CB bond is stretched past ``limit``:
+    every move from one breaks a bond, the way a model fails on its own distorted output."""
+
+    def __init__(self, inner: DisplacementSampler, ca: int, cb: int, limit: float) -> None:
+        self.inner, self.ca, self.cb, self.limit = inner, ca, cb, limit
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def sample(self, r, noise):
+        z = self.inner.sample(r, noise)
+        trapped = (r[:, self.cb] - r[:, self.ca]).norm(dim=-1) > self.limit  # [R]
+        z[trapped, self.cb] += 1.0
+        return z
+
+
+def trap_rollout(ala2_resolved, tmp_path, name, **kw):
+    mol, pos = ala2_resolved
+    roll, start = make_rollout(ala2_resolved, tmp_path, std=0.008, steps=kw.pop("steps", 30), name=name,
+                               max_rejections=20, **kw)  # fmt: skip
+    ca, cb = mol.top.select("ALA:CA"), mol.top.select("ALA:CB")
+    roll.sampler = Trap(roll.sampler, ca, cb, float(np.linalg.norm(pos[cb] - pos[ca])) + 0.02)
+    return roll, start
+
+
+def test_a_stuck_replica_goes_back_and_redraws_its_last_frames(ala2_resolved, tmp_path):
+    roll, start = trap_rollout(ala2_resolved, tmp_path, "stop", replicas=2, checkpoint_every=100)
+    with pytest.raises(CheckError, match=r"20 proposals in a row were rejected \(.*rollout.rollback_frames"):
+        roll.run(start, progress=False)
+    roll, start = trap_rollout(ala2_resolved, tmp_path, "back", replicas=2, checkpoint_every=100, rollback=3)
+    res = roll.run(start, progress=False)
+    mol, _ = ala2_resolved
+    assert res.pos.shape == (2, 31, 22, 3) and mol.check(res.pos.reshape(-1, 22, 3)).ok.all()
+    assert res.rollbacks.sum() > 0 and res.rejections.sum() >= 3 * res.rollbacks.sum()
+    speed = res.speed(1.0)
+    assert speed["rollbacks"] == res.rollbacks.sum() and 0 < speed["rejected_fraction"] < 1
+    # a replica's rollbacks do not touch the other replica, and a resumed run redraws the same frames
+    again, _ = trap_rollout(ala2_resolved, tmp_path, "resumed", replicas=2, checkpoint_every=7, rollback=3, steps=15)
+    again.run(start, progress=False)
+    again, _ = trap_rollout(ala2_resolved, tmp_path, "resumed", replicas=2, checkpoint_every=7, rollback=3)
+    resumed = again.run(start, progress=False)
+    straight, _ = trap_rollout(ala2_resolved, tmp_path, "straight", replicas=2, checkpoint_every=7, rollback=3)
+    np.testing.assert_allclose(resumed.pos, straight.run(start, progress=False).pos, atol=1e-5)
+    alone, _ = trap_rollout(ala2_resolved, tmp_path, "alone", replicas=1, checkpoint_every=100, rollback=3)
+    np.testing.assert_allclose(alone.run(start[:1], progress=False).pos[0], res.pos[0], atol=1e-5)
+

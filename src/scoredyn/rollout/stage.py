@@ -142,6 +142,7 @@ class RolloutSystem:
             "precision": roll["precision"],
             "peptide_bonds": roll["peptide_bonds"],
             "resample": roll["resample"],
+            "rollback": roll["rollback_frames"],
             "constraints": roll["constraints"],
             "seed": seed,
             "start": hashlib.sha256(np.ascontiguousarray(start, dtype=np.float32).tobytes()).hexdigest()[:16],
@@ -150,7 +151,7 @@ class RolloutSystem:
     def settings(self, cfg: Config, steps: int, seed: int) -> RolloutSettings:
         roll = cfg.raw["rollout"]
         return RolloutSettings(steps, seed, roll["max_rejections"], roll["checkpoint_every"], roll["peptide_bonds"],
-                               resample=roll["resample"])  # fmt: skip
+                               resample=roll["resample"], rollback=roll["rollback_frames"])  # fmt: skip
 
     def summary(self, name: str, result: RolloutResult, seed: int, threads: int) -> dict[str, object]:
         if self.method == "sd":
