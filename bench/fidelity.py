@@ -14,7 +14,9 @@ by default) with the config's network size and batch, for ``--steps`` optimizer 
 - ``rejected``, ``stopped at``: a ``--ns`` rollout from the workflow's production start
   with resampling on: the fraction of proposals rejected, and the step at which
   ``rollout.max_rejections`` rejections in a row stopped it (``-`` when it finished);
-- ``jsd``: the phi/psi JSD (36 x 36) of a finished rollout against the MD production,
+  when it stopped, the same rollout again with stuck replicas going back 8 frames
+  (``rollback 8``, the method authors' remedy) and its number of ``rollbacks``;
+- ``jsd``: the phi/psi JSD (36 x 36) of the finished rollout against the MD production,
   with MD's split-half floor in the ``MD`` row;
 - ``train s``: wall seconds of training.
 
@@ -67,6 +69,7 @@ class Variant:
     fraction: float = 1.0
 
 
+ROLLBACK = 8  # frames a stuck replica goes back in the second rollout (the method authors' number)
 EQUIVARIANT = {"architecture": "equivariant", "tau_sampling": "log_snr"}
 VARIANTS = {
     v.name: v
@@ -160,33 +163,46 @@ def evaluate_variant(cfg: Config, run: Path, molecule: str, model: Path, r: np.n
     row: dict[str, object] = {"pass": float(mol.check(prop, cfg.raw["rollout"]["peptide_bonds"]).ok.mean())}
     row |= bond_sd(mol, prop)
     row["rms"] = centroid_free_rms(prop - r)
+    start = reference.pos[cfg.raw["rollout"]["production"]["start_frame"]][None]
+    for rollback, suffix in ((0, ""), (ROLLBACK, f", rollback {ROLLBACK}")):
+        if rollback and row["stopped at"] == "-":
+            break  # it finished without going back: the same run
+        out = rollout(cfg, system, molecule, start, ns, rollback, model.parent / f"rollout-{ns:g}ns", md_obs)
+        row[f"rejected{suffix}"] = out["rejected"]
+        row[f"stopped at{suffix}"] = out["stopped at"]
+        if rollback:
+            row["rollbacks"] = out["rollbacks"]
+        if "jsd" in out:
+            row["jsd"] = out["jsd"]
+    return row
 
-    roll = with_rollout(cfg, resample=True)
-    start = reference.pos[roll.raw["rollout"]["production"]["start_frame"]][None]
+
+def rollout(cfg: Config, system: RolloutSystem, molecule: str, start: np.ndarray, ns: float, rollback: int,
+            workdir: Path, md_obs: Observed) -> dict[str, object]:  # fmt: skip
+    """An ``ns`` rollout with resampling from start [1, N, 3]: the fraction of proposals rejected, the step
+    at which it stopped (``-`` when it finished), its rollbacks and, when it finished, its phi/psi JSD."""
+    roll, mol = with_rollout(cfg, resample=True, rollback_frames=rollback), system.molecule
     steps = system.steps(1000.0 * ns)
     settings = dataclasses.replace(system.settings(roll, steps, derive_seed(cfg.seed, "fidelity-rollout")),
                                    checkpoint_every=steps + 1)  # fmt: skip
-    workdir = model.parent / f"rollout-{ns:g}ns"
-    stopped = None
+    out: dict[str, object] = {"stopped at": "-"}
     try:
-        result = Rollout(sampler, mol, settings, workdir, HBondConstraints(mol.top, start[0])).run(start, False)
-        rejections, done = int(result.rejections.sum()), steps
+        result = Rollout(system.sampler, mol, settings, workdir, HBondConstraints(mol.top, start[0])).run(start, False)
+        rejections, done, out["rollbacks"] = int(result.rejections.sum()), steps, int(result.rollbacks.sum())
         obs = {REFERENCE: md_obs, "SD": observe(mol, result.pos[0], system.lag_ps)}
-        eq = equilibrium_rows(molecule, obs).set_index(["observable", "method", "statistic"]).value
-        names = list(mol.molecule.dihedrals)[:2]
-        row["jsd"] = float(eq[f"{names[0]}/{names[1]}", f"SD vs {REFERENCE}", "jsd_nats"])
+        eq = equilibrium_rows(molecule, obs).set_index(["observable", "method", "statistic"])
+        phi, psi = list(mol.molecule.dihedrals)[:2]
+        out["jsd"] = float(eq.value[f"{phi}/{psi}", f"SD vs {REFERENCE}", "jsd_nats"])
     except CheckError:
         state = RolloutState.load(workdir / "state.json")
         rejections, done = int(sum(state.rejections)), state.steps_done
-        stopped = done + 1
-        row["jsd"] = float("nan")
+        out["stopped at"], out["rollbacks"] = done + 1, int(sum(state.rollbacks or []))
     finally:
         for f in workdir.glob("*"):
             f.unlink()
         workdir.rmdir()
-    row["rejected"] = rejections / max(done + rejections, 1)
-    row["stopped at"] = "-" if stopped is None else stopped
-    return row
+    out["rejected"] = rejections / max(done + rejections, 1)
+    return out
 
 
 def main() -> None:
@@ -199,6 +215,13 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="variants trained at once, one thread each")
     ap.add_argument("--moves", type=int, default=200, help="held-out frames for single moves")
     ap.add_argument("--ns", type=float, default=1.0, help="ns of each variant's rollout")
+    ap.add_argument(
+        "--models",
+        nargs="*",
+        default=[],
+        metavar="LABEL=PATH",
+        help="also evaluate these trained model.pt files (a metrics.csv beside one gives its losses)",
+    )
     ap.add_argument("--out", type=Path, help="also write the table as CSV here")
     args = ap.parse_args()
     names = args.variants or list(VARIANTS)
@@ -225,27 +248,45 @@ def main() -> None:
     peptide = cfg.raw["rollout"]["peptide_bonds"]
     rows = [{"variant": "MD", "steps": "", "pass": float(mol.check(md_next, peptide).ok.mean()),
              **bond_sd(mol, md_next), "rms": centroid_free_rms(md_next - r), "jsd": floor}]  # fmt: skip
-    for k, name in enumerate(names):
-        variant = VARIANTS[name]
-        steps = round(args.steps * variant.steps_factor)
-        out = variant_dir(args.run, variant, steps)
-        metrics = pd.read_csv(out / "metrics.csv").iloc[-1]
-        row: dict[str, object] = {"variant": name, "steps": steps}
-        row |= {c.replace("val_loss_tau_", "loss "): float(metrics[c]) for c in metrics.index
-                if c.startswith("val_loss_tau_")}  # fmt: skip
-        row |= evaluate_variant(cfg, args.run, args.molecule, out / "model.pt", r, args.ns, md_obs)
-        row["train s"] = walls[k]
+    evaluated = [(name, variant_dir(args.run, VARIANTS[name], round(args.steps * VARIANTS[name].steps_factor))
+                  / "model.pt", walls[k]) for k, name in enumerate(names)]  # fmt: skip
+    for spec in args.models:
+        label, _, path = spec.partition("=")
+        if not Path(path).is_file():
+            raise SystemExit(f"--models {spec}: no such model file; write it as LABEL=PATH")
+        evaluated.append((label, Path(path), float("nan")))
+    for name, model, wall in evaluated:
+        row: dict[str, object] = {"variant": name, "steps": ""}
+        if (model.parent / "metrics.csv").is_file():
+            metrics = pd.read_csv(model.parent / "metrics.csv").iloc[-1]
+            row["steps"] = int(metrics["step"])
+            row |= {c.replace("val_loss_tau_", "loss "): float(metrics[c]) for c in metrics.index
+                    if c.startswith("val_loss_tau_")}  # fmt: skip
+        row |= evaluate_variant(cfg, args.run, args.molecule, model, r, args.ns, md_obs)
+        row["train s"] = wall
         rows.append(row)
         print(f"{name}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
                                       if k != "variant"), flush=True)  # fmt: skip
     table = pd.DataFrame(rows)
     first = ["variant", "steps", *[c for c in table.columns if c.startswith("loss ")], "pass"]
-    last = ["rms", "rejected", "stopped at", "jsd", "train s"]
+    last = [
+        "rms",
+        "rejected",
+        "stopped at",
+        f"rejected, rollback {ROLLBACK}",
+        f"stopped at, rollback {ROLLBACK}",
+        "rollbacks",
+        "jsd",
+        "train s",
+    ]
+    last = [c for c in last if c in table.columns]
     table = table[first + [c for c in table.columns if c not in first + last] + last]
     print(f"\n{len(r)} held-out moves, {args.ns:g} ns rollouts with resampling; "
           f"MD row: MD's own next frames, JSD = MD split-half floor; one CPU thread per training")  # fmt: skip
     for name in names:
         print(f"  {name}: {VARIANTS[name].what}")
+    for spec in args.models:
+        print(f"  {spec.partition('=')[0]}: {spec.partition('=')[2]}")
     with pd.option_context("display.width", 250, "display.max_columns", 40, "display.float_format", "{:.4g}".format):
         print(table.to_string(index=False))
     if args.out:

@@ -215,4 +215,3 @@ def test_a_stuck_replica_goes_back_and_redraws_its_last_frames(ala2_resolved, tm
     np.testing.assert_allclose(resumed.pos, straight.run(start, progress=False).pos, atol=1e-5)
     alone, _ = trap_rollout(ala2_resolved, tmp_path, "alone", replicas=1, checkpoint_every=100, rollback=3)
     np.testing.assert_allclose(alone.run(start[:1], progress=False).pos[0], res.pos[0], atol=1e-5)
-

@@ -152,3 +152,19 @@ def test_a_checkpoint_of_another_architecture_is_not_resumed(dataset, tmp_path):
     df = run(dataset, tmp_path, 10)  # equivariant: starts afresh instead of loading mismatched weights
     assert list(df["step"]) == [5, 10]
     assert load_model(tmp_path / "model.pt")[0].cfg.equivariant
+
+
+def test_compiled_training_trains_the_same_model_and_resumes_a_plain_checkpoint(dataset, tmp_path):
+    """torch.compile changes the speed, not the model: a plain run resumed compiled matches a plain run
+    to float32 rounding, and the checkpoint is not thrown away when only ``compile`` changes."""
+    plain = run(dataset, tmp_path / "plain", 10)
+    run(dataset, tmp_path / "mixed", 5)
+    cfg = TrainConfig(steps=10, compile=True, **SMALL)
+    mixed = train(cfg, PairData(dataset), PairData(dataset, "val"), tmp_path / "mixed", tmp_path / "mixed" / "model.pt",
+                  tmp_path / "mixed" / "metrics.csv", atom_types="elements", progress=False)  # fmt: skip
+    assert list(mixed["step"]) == [5, 10]  # resumed at step 5
+    a = torch.load(tmp_path / "plain" / "model.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "mixed" / "model.pt", weights_only=True)["state_dict"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(mixed["train_loss"], plain["train_loss"], rtol=1e-3)

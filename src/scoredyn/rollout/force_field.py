@@ -4,7 +4,7 @@ The DFF's force is :math:`F = -kT\,\hat\epsilon(x, \sigma)/\sigma` at the lowest
 level it was trained on (the least smoothed; see :mod:`~scoredyn.diffusion.denoiser`).
 Each force evaluation builds the graph of the current structures and runs the network
 on it with a zero displacement, as in training; the network's evaluation goes through
-``torch.compile`` when asked (:class:`~scoredyn.rollout.compiled.Compiled`).
+``torch.compile`` when asked (:class:`~scoredyn.model.compiled.Compiled`).
 One move of the rollout engine is ``interval / timestep`` steps of overdamped Langevin
 dynamics (:class:`~scoredyn.rollout.langevin.BrownianDynamics`), so that DFF frames are
 as far apart as SD's and both go through the same engine: the same checks, rejection
@@ -20,8 +20,8 @@ import torch
 from scoredyn.config import is_multiple
 from scoredyn.diffusion.denoiser import denoiser_force
 from scoredyn.diffusion.objective import DenoiserObjective
+from scoredyn.model.compiled import Compiled
 from scoredyn.model.network import ScoreNetwork
-from scoredyn.rollout.compiled import Compiled
 from scoredyn.rollout.langevin import BrownianDynamics
 from scoredyn.units import KB_KJ_PER_MOL_K
 

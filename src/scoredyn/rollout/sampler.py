@@ -13,7 +13,7 @@ default there); on a GPU all replicas go in one batch. A replica's draw does not
 on which chunk it falls in.
 
 With ``compile=True`` the network's per-evaluation part goes through ``torch.compile``
-(:class:`~scoredyn.rollout.compiled.Compiled`), which halves the cost of an evaluation
+(:class:`~scoredyn.model.compiled.Compiled`), which halves the cost of an evaluation
 for a single alanine dipeptide on a CPU.
 """
 
@@ -24,8 +24,8 @@ import torch
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.diffusion.solver import SolverConfig, solve
 from scoredyn.diffusion.wrapper import ModelWrapper
+from scoredyn.model.compiled import Compiled
 from scoredyn.model.network import ScoreNetwork
-from scoredyn.rollout.compiled import Compiled
 
 #: replicas per network batch on a CPU (per-replica cost rises beyond about 30; see bench/speed.py)
 CPU_CHUNK = 16
