@@ -14,6 +14,7 @@ by default) with the config's network size and batch, for ``--steps`` optimizer 
 - ``rejected``, ``stopped at``: a ``--ns`` rollout from the workflow's production start
   with resampling on: the fraction of proposals rejected, and the step at which
   ``rollout.max_rejections`` rejections in a row stopped it (``-`` when it finished);
+  a rollout that draws 1.25 proposals per step on average is stopped too (``(budget)``);
   when it stopped, the same rollout again with stuck replicas going back 8 frames
   (``rollback 8``, the method authors' remedy) and its number of ``rollbacks``;
 - ``jsd``: the phi/psi JSD (36 x 36) of the finished rollout against the MD production,
@@ -69,6 +70,7 @@ class Variant:
     fraction: float = 1.0
 
 
+BUDGET = 1.25  # proposals per step a rollout may draw before it is stopped (it has then rejected 20% or more)
 ROLLBACK = 8  # frames a stuck replica goes back in the second rollout (the method authors' number)
 EQUIVARIANT = {"architecture": "equivariant", "tau_sampling": "log_snr"}
 VARIANTS = {
@@ -177,6 +179,27 @@ def evaluate_variant(cfg: Config, run: Path, molecule: str, model: Path, r: np.n
     return row
 
 
+class OutOfBudget(Exception):
+    """A rollout drew more proposals than its budget."""
+
+
+class Budgeted:
+    """A sampler that raises :class:`OutOfBudget` after ``budget`` proposals (a model that rejects most
+    of its moves would otherwise resample for hours)."""
+
+    def __init__(self, inner, budget: int) -> None:
+        self.inner, self.budget, self.drawn = inner, budget, 0
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def sample(self, r: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        self.drawn += len(r)
+        if self.drawn > self.budget:
+            raise OutOfBudget
+        return self.inner.sample(r, noise)
+
+
 def rollout(cfg: Config, system: RolloutSystem, molecule: str, start: np.ndarray, ns: float, rollback: int,
             workdir: Path, md_obs: Observed) -> dict[str, object]:  # fmt: skip
     """An ``ns`` rollout with resampling from start [1, N, 3]: the fraction of proposals rejected, the step
@@ -186,17 +209,19 @@ def rollout(cfg: Config, system: RolloutSystem, molecule: str, start: np.ndarray
     settings = dataclasses.replace(system.settings(roll, steps, derive_seed(cfg.seed, "fidelity-rollout")),
                                    checkpoint_every=steps + 1)  # fmt: skip
     out: dict[str, object] = {"stopped at": "-"}
+    sampler = Budgeted(system.sampler, round(BUDGET * steps))
     try:
-        result = Rollout(system.sampler, mol, settings, workdir, HBondConstraints(mol.top, start[0])).run(start, False)
+        result = Rollout(sampler, mol, settings, workdir, HBondConstraints(mol.top, start[0])).run(start, False)
         rejections, done, out["rollbacks"] = int(result.rejections.sum()), steps, int(result.rollbacks.sum())
         obs = {REFERENCE: md_obs, "SD": observe(mol, result.pos[0], system.lag_ps)}
         eq = equilibrium_rows(molecule, obs).set_index(["observable", "method", "statistic"])
         phi, psi = list(mol.molecule.dihedrals)[:2]
         out["jsd"] = float(eq.value[f"{phi}/{psi}", f"SD vs {REFERENCE}", "jsd_nats"])
-    except CheckError:
+    except (CheckError, OutOfBudget) as exc:
         state = RolloutState.load(workdir / "state.json")
         rejections, done = int(sum(state.rejections)), state.steps_done
-        out["stopped at"], out["rollbacks"] = done + 1, int(sum(state.rollbacks or []))
+        out["stopped at"] = f"{done + 1}{' (budget)' if isinstance(exc, OutOfBudget) else ''}"
+        out["rollbacks"] = int(sum(state.rollbacks or []))
     finally:
         for f in workdir.glob("*"):
             f.unlink()
