@@ -55,7 +55,7 @@ from scoredyn.rollout.engine import Rollout, RolloutState
 from scoredyn.rollout.noise import counter_normal, replica_keys
 from scoredyn.rollout.stage import RolloutSystem, with_rollout
 from scoredyn.seeding import derive_seed
-from scoredyn.training import TrainConfig, train
+from scoredyn.training import TrainConfig, train, train_config
 from scoredyn.trajectory import read_trajectory
 
 
@@ -94,13 +94,15 @@ VARIANTS = {
 }  # fmt: skip
 
 
-def train_config(cfg: Config, variant: Variant, steps: int) -> TrainConfig:
-    t = cfg.raw["train"]
-    base = TrainConfig(steps=steps, batch_size=t["batch_size"], lr=t["lr"], ema_decay=t["ema_decay"],
-                       width=t["width"], n_blocks=t["n_blocks"], cutoff=t["cutoff_A"],
-                       checkpoint_every=t["checkpoint_every"], validate_every=steps, val_pairs=t["val_pairs"],
-                       seed=t["seed"], device="cpu")  # fmt: skip
-    return dataclasses.replace(base, **variant.train)
+#: every variant starts from TrainConfig's own recipe, not from the config's, and then changes its own keys
+BASE_RECIPE = {"tau_sampling": "uniform", "input_noise": 0.0, "architecture": "equivariant", "position_scale": None}
+
+
+def variant_config(cfg: Config, variant: Variant, steps: int) -> TrainConfig:
+    """The config's network and optimiser, validated once at the end, on the CPU, with the variant's recipe."""
+    base = train_config(cfg, steps)
+    return dataclasses.replace(base, validate_every=steps, device="cpu", compile=False,
+                               **{**BASE_RECIPE, **variant.train})  # fmt: skip
 
 
 def variant_dir(run: Path, variant: Variant, steps: int) -> Path:
@@ -123,7 +125,7 @@ def train_variant(args: tuple[Path, Path, str, int]) -> float:
         train_data = train_data.prefix(variant.fraction)
     schedule = VPSchedule(**{k: v for k, v in cfg.raw["diffusion"].items() if k != "parametrisation"})
     t0 = time.perf_counter()
-    train(train_config(cfg, variant, steps), train_data, PairData(data, "val"), out / "work", out / "model.pt",
+    train(variant_config(cfg, variant, steps), train_data, PairData(data, "val"), out / "work", out / "model.pt",
           out / "metrics.csv", schedule, progress=False)  # fmt: skip
     wall = time.perf_counter() - t0
     timing.write_text(f"{wall:.1f}")

@@ -253,6 +253,18 @@ def train(
     return df
 
 
+def train_config(cfg_all: Config, steps: int) -> TrainConfig:
+    """The training settings of the config's ``train`` and ``diffusion`` sections, for ``steps`` steps."""
+    t = cfg_all.raw["train"]
+    return TrainConfig(steps=steps, batch_size=t["batch_size"], lr=t["lr"], ema_decay=t["ema_decay"],
+                       width=t["width"], n_blocks=t["n_blocks"], cutoff=t["cutoff_A"],
+                       checkpoint_every=t["checkpoint_every"], validate_every=t["validate_every"],
+                       val_pairs=t["val_pairs"], seed=t["seed"], device=t["device"],
+                       gaussian_skip=cfg_all.raw["diffusion"]["parametrisation"] == "gaussian_skip",
+                       tau_sampling=t["tau_sampling"], input_noise=t["input_noise_A"],
+                       architecture=t["architecture"], compile=t["compile"])  # fmt: skip
+
+
 def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,
                 method: str = "sd", log_file: Path | None = None) -> pd.DataFrame:  # fmt: skip
     """The train rules: train SD's score model (``method="sd"``) or the DFF's denoiser (``"dff"``)
@@ -268,13 +280,7 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
     torch.set_num_threads(max(1, threads))
     t, dff = cfg_all.raw["train"], cfg_all.raw["dff"]
     steps = dff.get("steps", t["steps"]) if method == "dff" else t["steps"]
-    cfg = TrainConfig(steps=steps, batch_size=t["batch_size"], lr=t["lr"], ema_decay=t["ema_decay"],
-                      width=t["width"], n_blocks=t["n_blocks"], cutoff=t["cutoff_A"],
-                      checkpoint_every=t["checkpoint_every"], validate_every=t["validate_every"],
-                      val_pairs=t["val_pairs"], seed=t["seed"], device=t["device"],
-                      gaussian_skip=cfg_all.raw["diffusion"]["parametrisation"] == "gaussian_skip",
-                      tau_sampling=t["tau_sampling"], input_noise=t["input_noise_A"],
-                      architecture=t["architecture"], compile=t["compile"])  # fmt: skip
+    cfg = train_config(cfg_all, steps)
     schedule_keys = {k: v for k, v in cfg_all.raw["diffusion"].items() if k != "parametrisation"}
     objective = None if method == "sd" else DenoiserObjective(tuple(dff["sigma_A"]), dff["duplicates"])
     with h5py.File(dataset_h5, "r") as f:

@@ -107,19 +107,31 @@ class NetworkConfig:
         return asdict(self)
 
 
-class EdgeUpdate(nn.Module):
-    """e_ij + M_e([e_ij, h_i, h_j]) with the first Linear split over its three inputs."""
+class PairMLP(nn.Module):
+    """An MLP of [e_ij, h_i, h_j] whose first Linear is split over its three inputs: W_e e_ij +
+    (W_i h)_i + (W_j h)_j, the node projections done once per node and gathered; ``out`` is the rest."""
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, out: nn.Module) -> None:
         super().__init__()
         self.w_e = nn.Linear(width, width)
         self.w_i = nn.Linear(width, width, bias=False)
         self.w_j = nn.Linear(width, width, bias=False)
-        self.out = nn.Sequential(nn.SiLU(), nn.Linear(width, width), nn.LayerNorm(width))
+        self.out = out
+
+    def pair(self, e: torch.Tensor, h: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        """out(first Linear of [e_ij, h_i, h_j]) [E, ...]."""
+        i, j = edge_index
+        return self.out(self.w_e(e) + self.w_i(h)[i] + self.w_j(h)[j])
+
+
+class EdgeUpdate(PairMLP):
+    """e_ij + M_e([e_ij, h_i, h_j]) with the first Linear split over its three inputs."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__(width, nn.Sequential(nn.SiLU(), nn.Linear(width, width), nn.LayerNorm(width)))
 
     def forward(self, e: torch.Tensor, h: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        i, j = edge_index
-        return e + self.out(self.w_e(e) + self.w_i(h)[i] + self.w_j(h)[j])
+        return e + self.pair(e, h, edge_index)
 
 
 class NodeUpdate(nn.Module):
@@ -134,15 +146,11 @@ class NodeUpdate(nn.Module):
         return h + self.mlp(torch.cat([h, agg], dim=-1))
 
 
-class EdgeVectorHead(nn.Module):
+class EdgeVectorHead(PairMLP):
     """eps_i = sum_j a_ij u'_ij + c_ij u_ij with (a, c) = M_A([e_ij, h_i, h_j]), zero at initialisation."""
 
     def __init__(self, width: int) -> None:
-        super().__init__()
-        self.w_e = nn.Linear(width, width)
-        self.w_i = nn.Linear(width, width, bias=False)
-        self.w_j = nn.Linear(width, width, bias=False)
-        self.out = nn.Sequential(nn.SiLU(), nn.Linear(width, 2))
+        super().__init__(width, nn.Sequential(nn.SiLU(), nn.Linear(width, 2)))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -154,11 +162,10 @@ class EdgeVectorHead(nn.Module):
     def forward(self, e: torch.Tensor, h: torch.Tensor, edge_index: torch.Tensor, r: torch.Tensor,
                 rp: torch.Tensor) -> torch.Tensor:  # fmt: skip
         """[n, 3] from edge features e [E, w], node features h [n, w] and edge vectors r, r' [E, 3]."""
-        i, j = edge_index
-        coef = self.out(self.w_e(e) + self.w_i(h)[i] + self.w_j(h)[j])  # [E, 2]
+        coef = self.pair(e, h, edge_index)  # [E, 2]
         u, up = r / (r.norm(dim=-1, keepdim=True) + 1.0), rp / (rp.norm(dim=-1, keepdim=True) + 1.0)
         vec = coef[:, :1] * up + coef[:, 1:] * u  # [E, 3]
-        return scatter(vec, i, dim=0, dim_size=h.shape[0], reduce="sum")
+        return scatter(vec, edge_index[0], dim=0, dim_size=h.shape[0], reduce="sum")
 
 
 class Conditioning(NamedTuple):
