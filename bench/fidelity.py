@@ -90,12 +90,25 @@ VARIANTS = {
                 fraction=0.5),
         Variant("equi+noise0.06,x3", "0.06 A noise, 3x the steps", {**EQUIVARIANT, "input_noise": 0.06},
                 steps_factor=3.0),
+        Variant("equi+anchor", "equivariant, moves from the anchor of bonds and angles",
+                {**EQUIVARIANT, "anchor": "angles"}),
+        Variant("equi+torsions", "equivariant, moves from the anchor of bonds, angles and stiff torsions",
+                {**EQUIVARIANT, "anchor": "torsions"}),
+        Variant("equi+torsions,x2", "that, 2x the steps", {**EQUIVARIANT, "anchor": "torsions"}, steps_factor=2.0),
+        Variant("paper+torsions", "the paper network (edges + lambda) + the torsion anchor",
+                {"architecture": "paper", "tau_sampling": "log_snr", "anchor": "torsions"}),
     ]
 }  # fmt: skip
 
 
 #: every variant starts from TrainConfig's own recipe, not from the config's, and then changes its own keys
-BASE_RECIPE = {"tau_sampling": "uniform", "input_noise": 0.0, "architecture": "equivariant", "position_scale": None}
+BASE_RECIPE = {
+    "tau_sampling": "uniform",
+    "input_noise": 0.0,
+    "architecture": "equivariant",
+    "position_scale": None,
+    "anchor": "none",
+}
 
 
 def variant_config(cfg: Config, variant: Variant, steps: int) -> TrainConfig:
@@ -120,12 +133,13 @@ def train_variant(args: tuple[Path, Path, str, int]) -> float:
     if (out / "model.pt").is_file() and timing.is_file():
         return float(timing.read_text())
     data = run / "dataset" / "dataset.h5"
-    train_data = PairData(data, "train")
+    tc = variant_config(cfg, variant, steps)
+    train_data = PairData(data, "train", tc.anchor)
     if variant.fraction < 1:
         train_data = train_data.prefix(variant.fraction)
     schedule = VPSchedule(**{k: v for k, v in cfg.raw["diffusion"].items() if k != "parametrisation"})
     t0 = time.perf_counter()
-    train(variant_config(cfg, variant, steps), train_data, PairData(data, "val"), out / "work", out / "model.pt",
+    train(tc, train_data, PairData(data, "val", tc.anchor), out / "work", out / "model.pt",
           out / "metrics.csv", schedule, progress=False)  # fmt: skip
     wall = time.perf_counter() - t0
     timing.write_text(f"{wall:.1f}")

@@ -64,6 +64,7 @@ class TrainConfig:
     architecture: str = "equivariant"  # or "paper": Cartesian edge inputs and a node MLP decoder
     position_scale: float | None = None  # edge geometry scale; None = the schedule's b (1.0: before version 2)
     compile: bool = False  # run the network's forward and backward through torch.compile (same math, faster)
+    anchor: str = "none"  # or the ideal-geometry anchor moves start from: angles, torsions (scoredyn.model.anchor)
 
 
 class EMA:
@@ -245,7 +246,7 @@ def train(
     ema_net = ScoreNetwork(net.cfg, schedule)
     save_torch(
         model_record(ema_net, ema.shadow, train_data.vocabulary, atom_types, train_data.lag_ps, schedule,
-                     objective.record()),
+                     objective.record(), train_data.anchor_record()),
         model_out,
     )  # fmt: skip
     df = pd.DataFrame(rows)
@@ -262,7 +263,8 @@ def train_config(cfg_all: Config, steps: int) -> TrainConfig:
                        val_pairs=t["val_pairs"], seed=t["seed"], device=t["device"],
                        gaussian_skip=cfg_all.raw["diffusion"]["parametrisation"] == "gaussian_skip",
                        tau_sampling=t["tau_sampling"], input_noise=t["input_noise_A"],
-                       architecture=t["architecture"], compile=t["compile"])  # fmt: skip
+                       architecture=t["architecture"], compile=t["compile"],
+                       anchor=t["anchor"])  # fmt: skip
 
 
 def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,
@@ -286,8 +288,9 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
     with h5py.File(dataset_h5, "r") as f:
         atom_types = str(f.attrs.get("atom_types", "types"))
     device = pick_device(cfg.device)
-    train_data = PairData(dataset_h5, "train").to(device)
-    val_data = PairData(dataset_h5, "val").to(device)
+    anchor = cfg.anchor if method == "sd" else "none"  # the DFF learns structures, not moves
+    train_data = PairData(dataset_h5, "train", anchor).to(device)
+    val_data = PairData(dataset_h5, "val", anchor).to(device)
     start = time.perf_counter()
     df = train(cfg, train_data, val_data, workdir, outputs["model"], outputs["metrics"],
                VPSchedule(**schedule_keys), atom_types, objective=objective)  # fmt: skip

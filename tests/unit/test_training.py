@@ -115,7 +115,8 @@ def test_ema_warms_up_and_forgets_the_initial_weights():
 def test_model_records_its_edge_convention_and_a_version_1_file_loads_as_trained(dataset, tmp_path):
     run(dataset, tmp_path / "new", 5)
     net, meta = load_model(tmp_path / "new" / "model.pt")
-    assert meta["version"] == 2 and net.cfg.equivariant and net.cfg.position_scale == 2.0
+    assert meta["version"] == 3 and net.cfg.equivariant and net.cfg.position_scale == 2.0
+    assert meta["anchor"] is None  # trained on the frames themselves
     # a model written before the convention was recorded: the paper's network, positions in Angstrom
     cfg = TrainConfig(steps=5, architecture="paper", position_scale=1.0, **SMALL)
     train(cfg, PairData(dataset), None, tmp_path / "old", tmp_path / "old" / "model.pt", tmp_path / "old" / "m.csv",

@@ -146,6 +146,8 @@ def pack_dataset(
             g = f.create_group(f"trajectories/{k:05d}")
             g.create_dataset("pos", data=traj.pos.astype(np.float32))
             g.create_dataset("types", data=np.array([vocab.index(x) for x in lab], dtype=np.int64))
+            if traj.bonds is not None:  # for the ideal-geometry anchor (scoredyn.model.anchor)
+                g.create_dataset("bonds", data=np.asarray(traj.bonds, dtype=np.int64).reshape(-1, 2))
             g.attrs.update(source=str(src.path), molecule=src.molecule, timestep=traj.timestep, lag=lag)
             train_rows.append(np.stack([np.full_like(train, k), train], axis=1))
             val_rows.append(np.stack([np.full_like(val, k), val], axis=1))

@@ -4,6 +4,11 @@ Trajectories with the same atom count are stacked into one frame table per size,
 minibatch is gathered with a few vectorised index operations per size, with no Python
 loop over samples. On a GPU the whole table moves to device memory once
 (:meth:`PairData.to`), so that training never waits for host-to-device copies.
+
+With ``anchor`` other than ``none`` each pair's conditioning structure is the
+ideal-geometry anchor A(r_t) of its frame (:mod:`scoredyn.model.anchor`) and its displacement is
+r_{t+dt} - A(r_t); the anchors of every frame are computed once, on loading, with the
+1-2 and 1-3 target distances of each molecule averaged over all its frames in the file.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ import torch
 
 from scoredyn.diffusion.loss import PairBatch
 from scoredyn.errors import TrajectoryError
+from scoredyn.model.anchor import IdealGeometry
 
 
 @dataclass
 class _SizeGroup:
     pos: torch.Tensor  # [F, N, 3] frames of every trajectory with N atoms
+    cond: torch.Tensor  # [F, N, 3] the conditioning structure of each frame (its anchor, or the frame itself)
     types: torch.Tensor  # [K, N] atom types of each of those trajectories
     traj_of_frame: torch.Tensor  # [F]
     lag_of_traj: torch.Tensor  # [K]
@@ -38,9 +45,11 @@ class PairData:
     ----------
     path : the dataset file written by :func:`scoredyn.data.dataset.pack_dataset`
     split : ``train`` or ``val``
+    anchor : ``none``, or the ideal-geometry anchor each frame is conditioned on as (``angles`` or
+        ``torsions``, see :mod:`scoredyn.model.anchor`; needs the bonds the dataset stores)
     """
 
-    def __init__(self, path: Path | str, split: str = "train") -> None:
+    def __init__(self, path: Path | str, split: str = "train", anchor: str = "none") -> None:
         path = Path(path)
         try:
             f = h5py.File(path, "r")
@@ -54,11 +63,30 @@ class PairData:
                 trajs = {int(k): f["trajectories"][k] for k in f["trajectories"]}
                 loaded = {k: (np.asarray(g["pos"], dtype=np.float32), np.asarray(g["types"]), int(g.attrs["lag"]))
                           for k, g in trajs.items()}  # fmt: skip
+                molecule = {k: str(g.attrs.get("molecule", k)) for k, g in trajs.items()}
+                bonds = {k: np.asarray(g["bonds"]) for k, g in trajs.items() if "bonds" in g}
             except (KeyError, OSError) as exc:
                 raise TrajectoryError(
                     f"{path}: damaged or incomplete dataset file ({exc}); rerun the dataset rule"
                 ) from None
         self.path, self.split = path, split
+        self.geometries: dict[str, IdealGeometry] | None = None
+        self.anchor = anchor
+        cond = {k: v[0] for k, v in loaded.items()}
+        if anchor != "none":
+            missing = sorted({molecule[k] for k in loaded if k not in bonds})
+            if missing:
+                raise TrajectoryError(
+                    f"{path}: stores no bonds for {', '.join(missing)}, which the ideal-geometry anchor needs; "
+                    "pack the dataset again with this scoredyn (delete it and rerun the dataset rule), "
+                    "or set train.anchor to none"
+                )
+            self.geometries = {}
+            for name in sorted(set(molecule.values())):
+                ks = [k for k in loaded if molecule[k] == name]
+                frames = np.concatenate([loaded[k][0] for k in ks])
+                self.geometries[name] = IdealGeometry.from_frames(bonds[ks[0]], frames, anchor)
+            cond = {k: self.geometries[molecule[k]].apply(torch.from_numpy(v[0])).numpy() for k, v in loaded.items()}
         by_size: dict[int, list[int]] = {}
         for k, (pos, _, _) in loaded.items():
             by_size.setdefault(pos.shape[1], []).append(k)
@@ -72,6 +100,7 @@ class PairData:
             self.groups.append(
                 _SizeGroup(
                     pos=pos,
+                    cond=torch.from_numpy(np.concatenate([cond[k] for k in ks])) if anchor != "none" else pos,
                     types=torch.from_numpy(np.stack([loaded[k][1] for k in ks])).long(),
                     traj_of_frame=torch.from_numpy(np.repeat(np.arange(len(ks)), np.diff(offsets))),
                     lag_of_traj=torch.tensor([loaded[k][2] for k in ks]),
@@ -85,7 +114,7 @@ class PairData:
     def fingerprint(self) -> str:
         """SHA-256 of what training sees: the pairs, their frames, the types and the lag."""
         h = hashlib.sha256()
-        h.update(repr((self.vocabulary, self.lag_ps, self.split)).encode())
+        h.update(repr((self.vocabulary, self.lag_ps, self.split, self.geometries is not None)).encode())
         for t in (self.pair_group, self.pair_frame):
             h.update(t.cpu().numpy().tobytes())
         for grp in self.groups:
@@ -97,7 +126,9 @@ class PairData:
         """Keep every frame on ``device`` (a GPU holds a million 22-atom frames in 260 MB), so
         that minibatches are gathered there and nothing crosses the bus during training."""
         for grp in self.groups:
+            anchored = grp.cond is not grp.pos
             grp.pos, grp.types = grp.pos.to(device), grp.types.to(device)
+            grp.cond = grp.cond.to(device) if anchored else grp.pos
             grp.traj_of_frame, grp.lag_of_traj = grp.traj_of_frame.to(device), grp.lag_of_traj.to(device)
         self.pair_group, self.pair_frame = self.pair_group.to(device), self.pair_frame.to(device)
         return self
@@ -122,6 +153,12 @@ class PairData:
         out.pair_group, out.pair_frame = self.pair_group[keep], self.pair_frame[keep]
         return out
 
+    def anchor_record(self) -> dict[str, object] | None:
+        """The anchor's kind and the geometry of each molecule, as ``model.pt`` records them (None without)."""
+        if self.geometries is None:
+            return None
+        return {"kind": self.anchor, "molecules": {name: g.to_dict() for name, g in self.geometries.items()}}
+
     @property
     def n_types(self) -> int:
         return len(self.vocabulary)
@@ -135,7 +172,7 @@ class PairData:
                 continue
             t0 = self.pair_frame[sel]
             traj = grp.traj_of_frame[t0]
-            r0 = grp.pos[t0]  # [b, N, 3]
+            r0 = grp.cond[t0]  # [b, N, 3]
             z = grp.pos[t0 + grp.lag_of_traj[traj]] - r0
             rs.append(r0.reshape(-1, 3))
             zs.append(z.reshape(-1, 3))

@@ -13,6 +13,12 @@ Version 2 records the network's edge convention (``network.position_scale``, the
 by which positions are scaled into the displacement's units, and
 ``network.equivariant``). A version-1 file has neither and rebuilds with the convention
 it was trained with: positions in Angstrom and the paper's Cartesian network.
+
+Version 3 adds ``anchor``: for a model trained on ideal-geometry anchors
+(:mod:`scoredyn.model.anchor`), the anchor's ``kind`` and, under ``molecules``, its pairs
+and target distances per molecule,
+which a rollout must use to condition the model as it was trained; None (and absent
+before version 3) for a model conditioned on the frames themselves.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from scoredyn.io import atomic_path
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 
 FORMAT = "scoredyn-model"
-VERSION = 2
+VERSION = 3
 
 
 class CheckpointError(ScoredynError):
@@ -67,8 +73,10 @@ def model_record(
     lag_ps: float,
     schedule: VPSchedule,
     objective: dict[str, Any] | None = None,
+    anchor: dict[str, object] | None = None,
 ) -> dict[str, Any]:
-    """``objective`` is the training objective's record (with its ``kind``); SD's when None."""
+    """``objective`` is the training objective's record (with its ``kind``); SD's when None.
+    ``anchor`` is the training data's anchor geometry per molecule (:meth:`PairData.anchor_record`)."""
     objective = objective or {"kind": "sd"}
     return {
         "format": FORMAT,
@@ -81,6 +89,7 @@ def model_record(
         "atom_types": atom_types,
         "lag_ps": float(lag_ps),
         "schedule": schedule.to_dict(),
+        "anchor": anchor,
     }
 
 
@@ -118,4 +127,5 @@ def load_model(
         raise CheckpointError(f"{path}: weights do not fit the stored network ({str(exc)[:200]})") from None
     meta = {k: v for k, v in rec.items() if k != "state_dict"}
     meta["schedule"] = schedule
+    meta["anchor"] = rec.get("anchor")  # None before version 3
     return net.to(device).eval(), meta

@@ -15,6 +15,9 @@ on which chunk it falls in.
 With ``compile=True`` the network's per-evaluation part goes through ``torch.compile``
 (:class:`~scoredyn.model.compiled.Compiled`), which halves the cost of an evaluation
 for a single alanine dipeptide on a CPU.
+
+A model trained on ideal-geometry anchors (:mod:`scoredyn.model.anchor`) is conditioned
+on A(r_t) and its move starts there: the displacement returned is A(r_t) - r_t + z.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import torch
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.diffusion.solver import SolverConfig, solve
 from scoredyn.diffusion.wrapper import ModelWrapper
+from scoredyn.model.anchor import IdealGeometry
 from scoredyn.model.compiled import Compiled
 from scoredyn.model.network import ScoreNetwork
 
@@ -42,6 +46,7 @@ class DisplacementSampler:
     types : [N] long, the molecule's atom-type indices in the network's vocabulary
     chunk : replicas per network batch; None: ``CPU_CHUNK`` on a CPU, all of them on a GPU
     compile : run the network's evaluations through ``torch.compile``
+    anchor : the molecule's anchor geometry, for a model trained on anchors
     """
 
     def __init__(
@@ -54,6 +59,7 @@ class DisplacementSampler:
         dtype: torch.dtype = torch.float32,
         chunk: int | None = None,
         compile: bool = False,
+        anchor: IdealGeometry | None = None,
     ) -> None:
         self.device, self.dtype = torch.device(device), dtype
         self.net = net.to(device=self.device, dtype=dtype).eval()
@@ -67,6 +73,7 @@ class DisplacementSampler:
         self.evaluations = 0  # network evaluations so far (each on a whole batch)
         self.noise_draws = 1  # standard-normal vectors [N, 3] per replica and move
         self._eps = Compiled(self.net.denoise, compile)
+        self.anchor = anchor
 
     @property
     def compiled(self) -> bool:
@@ -80,6 +87,12 @@ class DisplacementSampler:
     @torch.inference_mode()
     def sample(self, r: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Displacements [R, N, 3] for structures r [R, N, 3] from standard normals noise [R, N, 3]."""
+        if self.anchor is not None:
+            a = self.anchor.apply(r)
+            return (a - r) + self._draw(a, noise)
+        return self._draw(r, noise)
+
+    def _draw(self, r: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         size = self.chunk or len(r)
         if len(r) <= size:
             return self._sample(r, noise)

@@ -30,6 +30,7 @@ from scoredyn.errors import ScoredynError
 from scoredyn.io import atomic_write_text, claim_workdir
 from scoredyn.md.extract import solute_trajectory, write_for_people
 from scoredyn.md.topology import resolve_molecule
+from scoredyn.model.anchor import IdealGeometry
 from scoredyn.model.checkpoint import CheckpointError, load_model
 from scoredyn.molecules import ResolvedMolecule, check_summary
 from scoredyn.rollout.constraints import HBondConstraints
@@ -114,6 +115,7 @@ class RolloutSystem:
             self.sampler: DisplacementSampler | LangevinSampler = DisplacementSampler(
                 net, meta["schedule"], self.solver, types, self.device, dtype,
                 chunk=roll.get("chunk"), compile=roll["compile"],
+                anchor=self.anchor_geometry(meta["anchor"], name, reference, model),
             )  # fmt: skip
         else:
             self.dynamics = DffDynamics.from_config(cfg)
@@ -125,6 +127,23 @@ class RolloutSystem:
                 self.lag_ps, self.device, dtype, compile=roll["compile"],
             )  # fmt: skip
         self.model_digest = file_digest(model)
+
+    def anchor_geometry(self, record: dict | None, name: str, reference: Trajectory,
+                        model: Path) -> IdealGeometry | None:  # fmt: skip
+        """The anchor a model trained on anchors conditions on: its own record of ``name``, or, for a
+        molecule it was not trained on, the topology's bonds at their means over the reference frames."""
+        if record is None:
+            return None
+        if name not in record["molecules"]:
+            log.info("%s has no anchor geometry for %s; taking it from the reference frames", model, name)
+            return IdealGeometry.from_frames(self.molecule.top.bonds, reference.pos, str(record["kind"]))
+        geometry = IdealGeometry.from_dict(record["molecules"][name])
+        if len(geometry) and int(geometry.pairs.max()) >= self.molecule.top.n_atoms:
+            raise CheckpointError(
+                f"{model}: its anchor geometry of {name} has atoms the topology does not have; "
+                "train again on this topology's data"
+            )
+        return geometry
 
     @property
     def name(self) -> str:

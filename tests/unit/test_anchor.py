@@ -1,0 +1,147 @@
+"""The ideal-geometry anchor: it restores bonds and angles, is E(3)-equivariant, keeps the centroid,
+and what training pairs and rollouts condition on."""
+
+import numpy as np
+import pytest
+import torch
+
+from scoredyn.data.dataset import Source, pack_dataset
+from scoredyn.data.loader import PairData
+from scoredyn.diffusion.schedule import VPSchedule
+from scoredyn.diffusion.solver import SolverConfig
+from scoredyn.errors import TrajectoryError
+from scoredyn.geometry import adjacency, bond_lengths, dihedrals, set_dihedral
+from scoredyn.model.anchor import IdealGeometry, angle_pairs, stiff_torsion_pairs
+from scoredyn.model.checkpoint import load_model
+from scoredyn.model.graph import random_rotations
+from scoredyn.model.network import NetworkConfig, ScoreNetwork
+from scoredyn.rollout.sampler import DisplacementSampler
+from scoredyn.training import TrainConfig, train
+from scoredyn.trajectory import Trajectory, write_trajectory
+
+
+def thermal(pos: np.ndarray, frames: int, sd: float, seed: int = 0) -> np.ndarray:
+    """frames [T, N, 3]: pos with independent Gaussian jitter of ``sd`` Angstrom per coordinate."""
+    return pos[None] + np.random.default_rng(seed).normal(scale=sd, size=(frames, *pos.shape))
+
+
+def test_angle_pairs_are_the_ends_of_every_bond_angle():
+    # a chain 0-1-2-3 with a branch 1-4
+    assert angle_pairs(5, np.array([[0, 1], [1, 2], [2, 3], [1, 4]])).tolist() == [[0, 2], [0, 4], [1, 3], [2, 4]]
+
+
+def test_anchor_restores_stretched_bonds_and_keeps_the_centroid(ala2_resolved):
+    mol, pos = ala2_resolved
+    bonds = mol.top.bonds
+    geometry = IdealGeometry.from_frames(bonds, thermal(pos, 200, 0.02))
+    # a structure 0.1 A away from the ideal one with one heavy bond pulled 0.3 A long
+    bad = thermal(pos, 1, 0.1, seed=1)[0]
+    i, j = next((int(i), int(j)) for i, j in bonds if mol.top.elements[i] != "H" and mol.top.elements[j] != "H")
+    bad[j] += 0.3 * (bad[j] - bad[i]) / np.linalg.norm(bad[j] - bad[i])
+    x = torch.as_tensor(bad)[None]
+    a = geometry.apply(x)
+    err = bond_lengths(a.numpy(), geometry.pairs.numpy()) - geometry.lengths.numpy()
+    before = bond_lengths(x.numpy(), geometry.pairs.numpy()) - geometry.lengths.numpy()
+    assert np.abs(before).max() > 0.25 and np.abs(err).max() < 0.01
+    torch.testing.assert_close(a.mean(dim=1), x.mean(dim=1), rtol=0, atol=1e-10)
+    # a structure already at the targets barely moves: the anchor of an anchor is within 0.02 A of it
+    # (the damped steps leave nearly redundant 1-3 distances slightly unconverged)
+    torch.testing.assert_close(geometry.apply(a), a, rtol=0, atol=2e-2)
+
+
+def test_stiff_torsions_are_held_and_phi_and_psi_are_not(ala2_resolved):
+    mol, pos = ala2_resolved
+    nbrs = adjacency(mol.top.n_atoms, mol.top.bonds)
+    rng = np.random.default_rng(4)
+    frames = []
+    for _ in range(60):  # phi and psi spread over +-60 degrees, everything else near the minimum
+        x = pos
+        for name in ("phi", "psi"):
+            quad = mol.dihedral_atoms[name]
+            x = set_dihedral(x, nbrs, quad, float(dihedrals(x, quad[None])[0]) + rng.uniform(-60, 60))
+        frames.append(x + rng.normal(scale=0.01, size=x.shape))
+    pairs = {tuple(p) for p in stiff_torsion_pairs(mol.top.bonds, np.array(frames)).tolist()}
+    phi, psi = mol.dihedral_atoms["phi"], mol.dihedral_atoms["psi"]
+    assert (min(phi[0], phi[3]), max(phi[0], phi[3])) not in pairs
+    assert (min(psi[0], psi[3]), max(psi[0], psi[3])) not in pairs
+    for omega in mol.peptide_bond_atoms:  # both peptide bonds' CA/CH3 ends are held
+        assert (min(omega[0], omega[3]), max(omega[0], omega[3])) in pairs
+
+
+def test_anchor_is_rotation_and_translation_equivariant(ala2_resolved):
+    mol, pos = ala2_resolved
+    geometry = IdealGeometry.from_frames(mol.top.bonds, thermal(pos, 50, 0.02))
+    x = torch.as_tensor(thermal(pos, 4, 0.08, seed=2))  # [4, N, 3]
+    rot = random_rotations(4, torch.Generator().manual_seed(3), dtype=torch.float64)
+    shift = torch.tensor([1.5, -2.0, 0.7], dtype=torch.float64)
+    moved = torch.einsum("rij,rnj->rni", rot, x) + shift
+    torch.testing.assert_close(geometry.apply(moved), torch.einsum("rij,rnj->rni", rot, geometry.apply(x)) + shift)
+
+
+def write_chain(path, pos):
+    n = pos.shape[1]
+    t = Trajectory(pos, [f"C{i}" for i in range(n)], np.full(n, 6), 0.1, types=["opls_135"] * n,
+                   bonds=np.array([[k, k + 1] for k in range(n - 1)]))  # fmt: skip
+    write_trajectory(path, t)
+
+
+def test_anchored_pairs_start_from_the_anchor_and_end_at_the_next_frame(tmp_path):
+    rng = np.random.default_rng(0)
+    chain = np.array([[1.5 * k, 0.3 * (k % 2), 0.0] for k in range(5)])
+    pos = chain + np.cumsum(rng.normal(scale=0.02, size=(300, 5, 3)), axis=0)
+    write_chain(tmp_path / "a.h5", pos)
+    pack_dataset([Source(tmp_path / "a.h5", "chain")], tmp_path / "d.h5", 1.0, 0.2, 5.0, "auto", 0)
+    plain, anchored = PairData(tmp_path / "d.h5"), PairData(tmp_path / "d.h5", anchor="angles")
+    assert plain.fingerprint != anchored.fingerprint and plain.anchor_record() is None
+    geometry = anchored.geometries["chain"]
+    assert len(geometry) == 4 + 3  # 4 bonds and 3 angles
+    torch.testing.assert_close(geometry.lengths, torch.as_tensor(bond_lengths(pos, geometry.pairs.numpy()).mean(0)))
+    index = torch.arange(6)
+    p, a = plain.batch(index), anchored.batch(index)
+    torch.testing.assert_close(a.r + a.z, p.r + p.z)  # the same next frames
+    want = geometry.apply(p.r.reshape(6, 5, 3).double()).float().reshape(-1, 3)
+    torch.testing.assert_close(a.r, want)
+    assert anchored.anchor_record() == {"kind": "angles", "molecules": {"chain": geometry.to_dict()}}
+
+
+def test_the_model_records_its_anchor_and_a_version_2_file_has_none(tmp_path):
+    pos = np.array([[1.5 * k, 0.3 * (k % 2), 0.0] for k in range(5)]) + np.cumsum(
+        np.random.default_rng(0).normal(scale=0.02, size=(200, 5, 3)), axis=0
+    )
+    write_chain(tmp_path / "a.h5", pos)
+    pack_dataset([Source(tmp_path / "a.h5", "chain")], tmp_path / "d.h5", 1.0, 0.2, 5.0, "auto", 0)
+    cfg = TrainConfig(steps=2, batch_size=4, width=8, n_blocks=1, validate_every=2, val_pairs=4, anchor="torsions")
+    data = PairData(tmp_path / "d.h5", anchor=cfg.anchor)
+    train(cfg, data, None, tmp_path / "w", tmp_path / "model.pt", tmp_path / "m.csv", progress=False)
+    _, meta = load_model(tmp_path / "model.pt")
+    assert meta["version"] == 3 and meta["anchor"] == data.anchor_record()
+    rec = torch.load(tmp_path / "model.pt", weights_only=True)
+    rec["version"] = 2
+    del rec["anchor"]
+    torch.save(rec, tmp_path / "v2.pt")
+    assert load_model(tmp_path / "v2.pt")[1]["anchor"] is None  # moves from the frames, as it was trained
+
+
+def test_a_dataset_without_bonds_gets_one_clear_error_for_the_anchor(tmp_path):
+    pos = np.cumsum(np.random.default_rng(0).normal(scale=0.1, size=(100, 4, 3)), axis=0)
+    write_trajectory(tmp_path / "a.h5", Trajectory(pos, ["C"] * 4, np.full(4, 6), 0.1, types=["opls_135"] * 4))
+    pack_dataset([Source(tmp_path / "a.h5", "nobonds")], tmp_path / "d.h5", 1.0, 0.2, 5.0, "auto", 0)
+    assert len(PairData(tmp_path / "d.h5"))  # without the anchor it loads
+    with pytest.raises(TrajectoryError, match=r"d.h5: stores no bonds for nobonds.*train.anchor"):
+        PairData(tmp_path / "d.h5", anchor="torsions")
+
+
+def test_an_anchored_sampler_moves_from_the_anchor():
+    torch.manual_seed(0)
+    schedule = VPSchedule()
+    net = ScoreNetwork(NetworkConfig(n_types=1, width=16, n_blocks=2, cutoff=3.0, skip_var=0.5), schedule)
+    chain = torch.tensor([[1.5 * k, 0.3 * (k % 2), 0.0] for k in range(5)], dtype=torch.float64)
+    geometry = IdealGeometry.from_frames(np.array([[k, k + 1] for k in range(4)]), chain[None].numpy())
+    gen = torch.Generator().manual_seed(1)
+    r = chain + 0.1 * torch.randn(3, 5, 3, generator=gen, dtype=torch.float64)
+    noise = torch.randn(3, 5, 3, generator=gen, dtype=torch.float64)
+    types, solver = torch.zeros(5, dtype=torch.long), SolverConfig("dpm2", 3)
+    plain = DisplacementSampler(net, schedule, solver, types, dtype=torch.float64)
+    anchored = DisplacementSampler(net, schedule, solver, types, dtype=torch.float64, anchor=geometry)
+    a = geometry.apply(r)
+    torch.testing.assert_close(r + anchored.sample(r, noise), a + plain.sample(a, noise))
