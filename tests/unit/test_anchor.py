@@ -93,6 +93,7 @@ def test_anchored_pairs_start_from_the_anchor_and_end_at_the_next_frame(tmp_path
     pack_dataset([Source(tmp_path / "a.h5", "chain")], tmp_path / "d.h5", 1.0, 0.2, 5.0, "auto", 0)
     plain, anchored = PairData(tmp_path / "d.h5"), PairData(tmp_path / "d.h5", anchor="angles")
     assert plain.fingerprint != anchored.fingerprint and plain.anchor_record() is None
+    assert PairData(tmp_path / "d.h5", anchor="torsions").fingerprint != anchored.fingerprint
     geometry = anchored.geometries["chain"]
     assert len(geometry) == 4 + 3  # 4 bonds and 3 angles
     torch.testing.assert_close(geometry.lengths, torch.as_tensor(bond_lengths(pos, geometry.pairs.numpy()).mean(0)))

@@ -112,9 +112,10 @@ class PairData:
 
     @property
     def fingerprint(self) -> str:
-        """SHA-256 of what training sees: the pairs, their frames, the types and the lag."""
+        """SHA-256 of what training sees: the pairs, their frames, the types, the lag and the anchor."""
         h = hashlib.sha256()
-        h.update(repr((self.vocabulary, self.lag_ps, self.split, self.geometries is not None)).encode())
+        what = (self.vocabulary, self.lag_ps, self.split)
+        h.update(repr(what if self.anchor == "none" else (*what, self.anchor)).encode())
         for t in (self.pair_group, self.pair_frame):
             h.update(t.cpu().numpy().tobytes())
         for grp in self.groups:
