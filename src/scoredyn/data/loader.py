@@ -8,7 +8,7 @@ loop over samples. On a GPU the whole table moves to device memory once
 With ``anchor`` other than ``none`` each pair's conditioning structure is the
 ideal-geometry anchor A(r_t) of its frame (:mod:`scoredyn.model.anchor`) and its displacement is
 r_{t+dt} - A(r_t); the anchors of every frame are computed once, on loading, with the
-1-2 and 1-3 target distances of each molecule averaged over all its frames in the file.
+target distances of each molecule averaged over all its frames in the file.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class PairData:
         self.path, self.split = path, split
         self.geometries: dict[str, IdealGeometry] | None = None
         self.anchor = anchor
-        cond = {k: v[0] for k, v in loaded.items()}
+        cond: dict[int, np.ndarray] = {}  # the anchors of each trajectory's frames
         if anchor != "none":
             missing = sorted({molecule[k] for k in loaded if k not in bonds})
             if missing:
@@ -127,9 +127,8 @@ class PairData:
         """Keep every frame on ``device`` (a GPU holds a million 22-atom frames in 260 MB), so
         that minibatches are gathered there and nothing crosses the bus during training."""
         for grp in self.groups:
-            anchored = grp.cond is not grp.pos
             grp.pos, grp.types = grp.pos.to(device), grp.types.to(device)
-            grp.cond = grp.cond.to(device) if anchored else grp.pos
+            grp.cond = grp.cond.to(device) if self.anchor != "none" else grp.pos
             grp.traj_of_frame, grp.lag_of_traj = grp.traj_of_frame.to(device), grp.lag_of_traj.to(device)
         self.pair_group, self.pair_frame = self.pair_group.to(device), self.pair_frame.to(device)
         return self

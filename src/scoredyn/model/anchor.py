@@ -18,18 +18,19 @@ as distances:
   holds within ``STIFF_TORSION_DEG`` (circular standard deviation), such as a peptide
   bond's omega (about 9 degrees in alanine dipeptide, whose omega keeps no memory at
   1 ps), but not phi or psi (31-74 degrees), which are the slow coordinates SD is for.
-  Without them a rollout's omega random-walks to cis within tens of steps. Because a_t
-has ideal bonds whether r_t came from MD or from the model, the model never meets a
-stretched structure, and the stretches of its own outputs cannot accumulate. The
-assumption is testable: P(r_{t+dt} | r_t) = P(r_{t+dt} | A(r_t)) holds as far as the
-fast coordinates at t are forgotten at t + dt.
+  Without them a rollout's omega random-walks to cis within tens of steps.
+
+Because a_t has ideal fast coordinates whether r_t came from MD or from the model, the
+model never meets a stretched structure, and the stretches of its own outputs cannot
+accumulate. The assumption is testable: P(r_{t+dt} | r_t) = P(r_{t+dt} | A(r_t)) holds as
+far as the fast coordinates at t are forgotten at t + dt.
 
 A is a few damped Gauss-Newton steps (the minimum-norm correction of the linearised
 distances, as SHAKE's matrix form solves it) from r_t, so it is a smooth, deterministic,
 rotation- and translation-equivariant function of r_t that keeps the centroid and costs
-tens of microseconds per structure. The 1-2 and 1-3 means of a flexible molecule are
-not exactly one geometry, so the distances come out at their least-squares compromise
-(within 0.001 A rms of the targets for alanine dipeptide).
+0.7 ms for one alanine dipeptide on a CPU (0.2 s for 1000 at once). The mean distances
+of a flexible molecule are not exactly one geometry, so the distances come out at their
+least-squares compromise (within 0.001 A rms of the targets for alanine dipeptide).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from scoredyn.geometry import bond_lengths, dihedrals
+from scoredyn.geometry import adjacency, bond_lengths, dihedrals
 
 #: what the anchor holds (see the module's text)
 KINDS = ("none", "angles", "torsions")
@@ -49,15 +50,16 @@ STEPS = 4
 DAMPING = 1e-3
 
 
+def _ordered(pairs: set[tuple[int, int]] | list[tuple[int, int]]) -> set[tuple[int, int]]:
+    return {(min(i, j), max(i, j)) for i, j in pairs}
+
+
 def angle_pairs(n_atoms: int, bonds: np.ndarray) -> np.ndarray:
     """The 1-3 pairs [P, 2] (i < k) of a bond graph bonds [B, 2]: the end atoms of every bond angle."""
-    nbrs: list[set[int]] = [set() for _ in range(n_atoms)]
-    for i, j in np.asarray(bonds, dtype=int).reshape(-1, 2).tolist():
-        nbrs[i].add(j)
-        nbrs[j].add(i)
-    pairs = {(min(i, k), max(i, k)) for j in range(n_atoms) for i in nbrs[j] for k in nbrs[j] if i != k}
-    pairs -= {(min(i, j), max(i, j)) for i, j in np.asarray(bonds, dtype=int).reshape(-1, 2).tolist()}
-    return np.array(sorted(pairs), dtype=int).reshape(-1, 2)
+    bonds = np.asarray(bonds, dtype=int).reshape(-1, 2)
+    nbrs = adjacency(n_atoms, bonds)
+    pairs = _ordered([(i, k) for centre in nbrs for i in centre for k in centre if i != k])
+    return np.array(sorted(pairs - _ordered(bonds.tolist())), dtype=int).reshape(-1, 2)
 
 
 def circular_sd_deg(deg: np.ndarray) -> np.ndarray:
@@ -70,22 +72,18 @@ def stiff_torsion_pairs(bonds: np.ndarray, frames: np.ndarray, limit_deg: float 
     """The 1-4 pairs [P, 2] (i < l) of every bond j-k whose torsions i-j-k-l all stay within
     ``limit_deg`` (circular standard deviation over frames [T, N, 3])."""
     bonds = np.asarray(bonds, dtype=int).reshape(-1, 2)
-    nbrs: list[set[int]] = [set() for _ in range(frames.shape[1])]
-    for i, j in bonds.tolist():
-        nbrs[i].add(j)
-        nbrs[j].add(i)
+    nbrs = [set(n) for n in adjacency(frames.shape[1], bonds)]
     pairs: set[tuple[int, int]] = set()
     for j, k in bonds.tolist():
         quads = np.array([(i, j, k, m) for i in nbrs[j] - {k} for m in nbrs[k] - {j} if i != m], dtype=int)
         if len(quads) and np.all(circular_sd_deg(dihedrals(frames, quads)) < limit_deg):
-            pairs |= {(min(q[0], q[3]), max(q[0], q[3])) for q in quads.tolist()}
-    closer = {tuple(p) for p in angle_pairs(frames.shape[1], bonds).tolist()}
-    closer |= {(min(i, j), max(i, j)) for i, j in bonds.tolist()}
+            pairs |= _ordered(quads[:, [0, 3]].tolist())
+    closer = _ordered(bonds.tolist()) | {tuple(p) for p in angle_pairs(frames.shape[1], bonds).tolist()}
     return np.array(sorted(pairs - closer), dtype=int).reshape(-1, 2)  # a ring's 1-4 may be a 1-3 too
 
 
 class IdealGeometry:
-    """The projection onto a molecule's mean 1-2 and 1-3 distances.
+    """The projection onto a molecule's mean 1-2, 1-3 and stiff 1-4 distances.
 
     Parameters
     ----------

@@ -16,9 +16,9 @@ it was trained with: positions in Angstrom and the paper's Cartesian network.
 
 Version 3 adds ``anchor``: for a model trained on ideal-geometry anchors
 (:mod:`scoredyn.model.anchor`), the anchor's ``kind`` and, under ``molecules``, its pairs
-and target distances per molecule,
-which a rollout must use to condition the model as it was trained; None (and absent
-before version 3) for a model conditioned on the frames themselves.
+and target distances per molecule, which a rollout must use to condition the model as it
+was trained; None (and absent before version 3) for a model conditioned on the frames
+themselves.
 """
 
 from __future__ import annotations
