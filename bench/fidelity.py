@@ -18,11 +18,18 @@ by default) with the config's network size and batch, for ``--steps`` optimizer 
   when it stopped, the same rollout again with stuck replicas going back 8 frames
   (``rollback 8``, the method authors' remedy) and its number of ``rollbacks``;
 - ``jsd``: the phi/psi JSD (36 x 36) of the finished rollout against the MD production,
-  with MD's split-half floor in the ``MD`` row;
+  with MD's split-half floor in the ``MD`` row; ``jsd/floor``: that over the floor;
+- ``geometry``: the worst ratio, over the unconstrained bond-length and bond-angle classes,
+  of the rollout's JSD against MD to MD's split-half floor of that class (the issue's bar
+  is 2), and the class it is;
+- ``pop <state>``: the rollout's state populations (MD's in the ``MD`` row);
 - ``train s``: wall seconds of training.
 
     .venv/bin/python bench/fidelity.py [--run results/demo] [--config config.yaml] [--steps 2000]
-        [--jobs 2] [--variants before edges ...] [--ns 1]
+        [--jobs 2] [--variants before edges ...] [--ns 1] [--fast model redraw]
+
+``--fast`` evaluates each model under each ``rollout.fast_coordinates`` setting given (a
+row ``<variant> [redraw]``; anchored models only, the setting changes nothing without one).
 
 Models and trainings stay under ``<run>/bench/fidelity/<variant>-<steps>/``, so a rerun
 resumes an interrupted training and reuses finished ones. It needs the run's packed
@@ -46,9 +53,10 @@ from scoredyn.config import Config, load_config
 from scoredyn.data.loader import PairData
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.errors import CheckError
-from scoredyn.evaluation.metrics import REFERENCE, equilibrium_rows
+from scoredyn.evaluation.metrics import REFERENCE, equilibrium_rows, kinetics_rows
 from scoredyn.evaluation.observe import Observed, observe
 from scoredyn.md.topology import resolve_molecule
+from scoredyn.model.checkpoint import load_model
 from scoredyn.molecules import ResolvedMolecule
 from scoredyn.rollout.constraints import HBondConstraints
 from scoredyn.rollout.engine import Rollout, RolloutState
@@ -95,6 +103,10 @@ VARIANTS = {
         Variant("equi+torsions", "equivariant, moves from the anchor of bonds, angles and stiff torsions",
                 {**EQUIVARIANT, "anchor": "torsions"}),
         Variant("equi+torsions,x2", "that, 2x the steps", {**EQUIVARIANT, "anchor": "torsions"}, steps_factor=2.0),
+        Variant("equi+torsions,lr3e-3", "that, learning rate 3e-3 (the default is 1e-3)",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3}),
+        Variant("equi+torsions,lr3e-3,ema0.995", "that, EMA decay 0.995 (the default is 0.999)",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "ema_decay": 0.995}),
         Variant("paper+torsions", "the paper network (edges + lambda) + the torsion anchor",
                 {"architecture": "paper", "tau_sampling": "log_snr", "anchor": "torsions"}),
     ]
@@ -175,7 +187,8 @@ def evaluate_variant(cfg: Config, run: Path, molecule: str, model: Path, r: np.n
     constraints = HBondConstraints(system.molecule.top, reference.pos[0])
     sampler, mol = system.sampler, system.molecule
     keys = replica_keys(derive_seed(cfg.seed, "fidelity"), range(len(r)))
-    noise = counter_normal(keys, 1, torch.zeros(len(r), dtype=torch.int64), 3 * sampler.n_atoms, sampler.dtype)
+    noise = counter_normal(keys, 1, torch.zeros(len(r), dtype=torch.int64), 3 * sampler.n_atoms * sampler.noise_draws,
+                           sampler.dtype)  # fmt: skip
     rt = torch.as_tensor(r, dtype=sampler.dtype)
     prop = constraints.apply(rt + sampler.sample(rt, noise.view(len(r), -1, 3))).double().numpy()
     row: dict[str, object] = {"pass": float(mol.check(prop, cfg.raw["rollout"]["peptide_bonds"]).ok.mean())}
@@ -190,8 +203,7 @@ def evaluate_variant(cfg: Config, run: Path, molecule: str, model: Path, r: np.n
         row[f"stopped at{suffix}"] = out["stopped at"]
         if rollback:
             row["rollbacks"] = out["rollbacks"]
-        if "jsd" in out:
-            row["jsd"] = out["jsd"]
+        row |= {k: v for k, v in out.items() if k not in ("rejected", "stopped at", "rollbacks")}  # its quality
     return row
 
 
@@ -230,9 +242,7 @@ def rollout(cfg: Config, system: RolloutSystem, molecule: str, start: np.ndarray
         result = Rollout(sampler, mol, settings, workdir, HBondConstraints(mol.top, start[0])).run(start, False)
         rejections, done, out["rollbacks"] = int(result.rejections.sum()), steps, int(result.rollbacks.sum())
         obs = {REFERENCE: md_obs, "SD": observe(mol, result.pos[0], system.lag_ps)}
-        eq = equilibrium_rows(molecule, obs).set_index(["observable", "method", "statistic"])
-        phi, psi = list(mol.molecule.dihedrals)[:2]
-        out["jsd"] = float(eq.value[f"{phi}/{psi}", f"SD vs {REFERENCE}", "jsd_nats"])
+        out |= quality(molecule, mol, obs, cfg.md.constraints)
     except (CheckError, OutOfBudget) as exc:
         state = RolloutState.load(workdir / "state.json")
         rejections, done = int(sum(state.rejections)), state.steps_done
@@ -243,6 +253,29 @@ def rollout(cfg: Config, system: RolloutSystem, molecule: str, start: np.ndarray
             f.unlink()
         workdir.rmdir()
     out["rejected"] = rejections / max(done + rejections, 1)
+    return out
+
+
+def quality(molecule: str, mol: ResolvedMolecule, obs: dict[str, Observed], constraints: str) -> dict[str, object]:
+    """phi/psi JSD, the worst bond/angle JSD over its floor and the state populations of ``obs["SD"]``
+    against ``obs[REFERENCE]`` (only the populations when there is no SD)."""
+    out: dict[str, object] = {}
+    if "SD" in obs:
+        eq = equilibrium_rows(molecule, obs, constraints).set_index(["observable", "method", "statistic"]).value
+        phi, psi = list(mol.molecule.dihedrals)[:2]
+        out["jsd"] = float(eq[f"{phi}/{psi}", f"SD vs {REFERENCE}", "jsd_nats"])
+        out["jsd/floor"] = out["jsd"] / float(eq[f"{phi}/{psi}", f"{REFERENCE} split-half", "jsd_nats"])
+        classes = [name for name in eq.index.get_level_values(0).unique() if name.startswith(("bond ", "angle "))
+                   and (name, f"SD vs {REFERENCE}", "jsd_nats") in eq.index]  # unconstrained ones  # fmt: skip
+        ratios = {name.split(" ", 1)[1]: float(eq[name, f"SD vs {REFERENCE}", "jsd_nats"])
+                  / float(eq[name, f"{REFERENCE} split-half", "jsd_nats"]) for name in classes}  # fmt: skip
+        worst = max(ratios, key=ratios.get)
+        out["geometry"] = f"{ratios[worst]:.3g} ({worst})"
+    pops = kinetics_rows(molecule, obs, n_boot=10)[0]
+    pops = pops[pops.observable.str.startswith("population ")]
+    method = "SD" if "SD" in obs else REFERENCE
+    for _, row in pops[pops.method == method].iterrows():
+        out[f"pop {row.observable.split(' ', 1)[1]}"] = float(row.value)
     return out
 
 
@@ -263,6 +296,8 @@ def main() -> None:
         metavar="LABEL=PATH",
         help="also evaluate these trained model.pt files (a metrics.csv beside one gives its losses)",
     )
+    ap.add_argument("--fast", nargs="*", choices=["model", "redraw"], default=["model"],
+                    help="rollout.fast_coordinates settings to evaluate each anchored model under")  # fmt: skip
     ap.add_argument("--out", type=Path, help="also write the table as CSV here")
     args = ap.parse_args()
     names = args.variants or list(VARIANTS)
@@ -288,7 +323,8 @@ def main() -> None:
     floor = float(split.value[f"{phi}/{psi}", "MD split-half", "jsd_nats"])
     peptide = cfg.raw["rollout"]["peptide_bonds"]
     rows = [{"variant": "MD", "steps": "", "pass": float(mol.check(md_next, peptide).ok.mean()),
-             **bond_sd(mol, md_next), "rms": centroid_free_rms(md_next - r), "jsd": floor}]  # fmt: skip
+             **bond_sd(mol, md_next), "rms": centroid_free_rms(md_next - r), "jsd": floor,
+             **quality(args.molecule, mol, {REFERENCE: md_obs}, cfg.md.constraints)}]  # fmt: skip
     evaluated = [(name, variant_dir(args.run, VARIANTS[name], round(args.steps * VARIANTS[name].steps_factor))
                   / "model.pt", walls[k]) for k, name in enumerate(names)]  # fmt: skip
     for spec in args.models:
@@ -296,17 +332,23 @@ def main() -> None:
         if not Path(path).is_file():
             raise SystemExit(f"--models {spec}: no such model file; write it as LABEL=PATH")
         evaluated.append((label, Path(path), float("nan")))
-    for name, model, wall in evaluated:
-        row: dict[str, object] = {"variant": name, "steps": ""}
+    runs = [(name, model, wall, fast) for name, model, wall in evaluated for fast in args.fast]
+    for name, model, wall, fast in runs:
+        anchored = load_model(model)[1]["anchor"] is not None
+        if fast != args.fast[0] and not anchored:
+            continue  # the same rollout
+        label = f"{name} [{fast}]" if anchored and len(args.fast) > 1 else name
+        row: dict[str, object] = {"variant": label, "steps": ""}
         if (model.parent / "metrics.csv").is_file():
             metrics = pd.read_csv(model.parent / "metrics.csv").iloc[-1]
             row["steps"] = int(metrics["step"])
             row |= {c.replace("val_loss_tau_", "loss "): float(metrics[c]) for c in metrics.index
                     if c.startswith("val_loss_tau_")}  # fmt: skip
-        row |= evaluate_variant(cfg, args.run, args.molecule, model, r, args.ns, md_obs)
+        row |= evaluate_variant(with_rollout(cfg, fast_coordinates=fast), args.run, args.molecule, model, r,
+                                args.ns, md_obs)  # fmt: skip
         row["train s"] = wall
         rows.append(row)
-        print(f"{name}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
+        print(f"{label}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
                                       if k != "variant"), flush=True)  # fmt: skip
     table = pd.DataFrame(rows)
     first = ["variant", "steps", *[c for c in table.columns if c.startswith("loss ")], "pass"]
@@ -318,6 +360,9 @@ def main() -> None:
         f"stopped at, rollback {ROLLBACK}",
         "rollbacks",
         "jsd",
+        "jsd/floor",
+        "geometry",
+        *[c for c in table.columns if c.startswith("pop ")],
         "train s",
     ]
     last = [c for c in last if c in table.columns]

@@ -11,7 +11,7 @@ from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.diffusion.solver import SolverConfig
 from scoredyn.errors import TrajectoryError
 from scoredyn.geometry import adjacency, bond_lengths, dihedrals, set_dihedral
-from scoredyn.model.anchor import IdealGeometry, angle_pairs, stiff_torsion_pairs
+from scoredyn.model.anchor import IdealGeometry, _torsions, angle_pairs, rotatable_torsions, stiff_torsion_pairs
 from scoredyn.model.checkpoint import load_model
 from scoredyn.model.graph import random_rotations
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
@@ -49,18 +49,23 @@ def test_anchor_restores_stretched_bonds_and_keeps_the_centroid(ala2_resolved):
     torch.testing.assert_close(geometry.apply(a), a, rtol=0, atol=2e-2)
 
 
-def test_stiff_torsions_are_held_and_phi_and_psi_are_not(ala2_resolved):
-    mol, pos = ala2_resolved
+def spread(mol, pos: np.ndarray, names: tuple[str, ...] = ("phi", "psi"), n: int = 60) -> np.ndarray:
+    """frames [n, N, 3]: the torsions ``names`` spread over +-60 degrees, everything else near pos."""
     nbrs = adjacency(mol.top.n_atoms, mol.top.bonds)
     rng = np.random.default_rng(4)
     frames = []
-    for _ in range(60):  # phi and psi spread over +-60 degrees, everything else near the minimum
+    for _ in range(n):
         x = pos
-        for name in ("phi", "psi"):
+        for name in names:
             quad = mol.dihedral_atoms[name]
             x = set_dihedral(x, nbrs, quad, float(dihedrals(x, quad[None])[0]) + rng.uniform(-60, 60))
         frames.append(x + rng.normal(scale=0.01, size=x.shape))
-    pairs = {tuple(p) for p in stiff_torsion_pairs(mol.top.bonds, np.array(frames)).tolist()}
+    return np.array(frames)
+
+
+def test_stiff_torsions_are_held_and_phi_and_psi_are_not(ala2_resolved):
+    mol, pos = ala2_resolved
+    pairs = {tuple(p) for p in stiff_torsion_pairs(mol.top.bonds, spread(mol, pos)).tolist()}
     phi, psi = mol.dihedral_atoms["phi"], mol.dihedral_atoms["psi"]
     assert (min(phi[0], phi[3]), max(phi[0], phi[3])) not in pairs
     assert (min(psi[0], psi[3]), max(psi[0], psi[3])) not in pairs
@@ -102,7 +107,16 @@ def test_anchored_pairs_start_from_the_anchor_and_end_at_the_next_frame(tmp_path
     torch.testing.assert_close(a.r + a.z, p.r + p.z)  # the same next frames
     want = geometry.apply(p.r.reshape(6, 5, 3).double()).float().reshape(-1, 3)
     torch.testing.assert_close(a.r, want)
-    assert anchored.anchor_record() == {"kind": "angles", "molecules": {"chain": geometry.to_dict()}}
+    rec = anchored.anchor_record()
+    assert rec["kind"] == "angles" and list(rec["molecules"]) == ["chain"]
+    assert_same_geometry(IdealGeometry.from_dict(rec["molecules"]["chain"]), geometry)
+
+
+def assert_same_geometry(got: IdealGeometry, want: IdealGeometry) -> None:
+    assert torch.equal(got.pairs, want.pairs) and torch.equal(got.lengths, want.lengths)
+    assert (got.bank is None) == (want.bank is None)
+    if want.bank is not None:
+        assert torch.equal(got.bank, want.bank)
 
 
 def test_the_model_records_its_anchor_and_a_version_2_file_has_none(tmp_path):
@@ -115,7 +129,8 @@ def test_the_model_records_its_anchor_and_a_version_2_file_has_none(tmp_path):
     data = PairData(tmp_path / "d.h5", anchor=cfg.anchor)
     train(cfg, data, None, tmp_path / "w", tmp_path / "model.pt", tmp_path / "m.csv", progress=False)
     _, meta = load_model(tmp_path / "model.pt")
-    assert meta["version"] == 3 and meta["anchor"] == data.anchor_record()
+    assert meta["version"] == 3 and meta["anchor"]["kind"] == "torsions"
+    assert_same_geometry(IdealGeometry.from_dict(meta["anchor"]["molecules"]["chain"]), data.geometries["chain"])
     rec = torch.load(tmp_path / "model.pt", weights_only=True)
     rec["version"] = 2
     del rec["anchor"]
@@ -146,3 +161,87 @@ def test_an_anchored_sampler_moves_from_the_anchor():
     anchored = DisplacementSampler(net, schedule, solver, types, dtype=torch.float64, anchor=geometry)
     a = geometry.apply(r)
     torch.testing.assert_close(r + anchored.sample(r, noise), a + plain.sample(a, noise))
+
+
+def test_the_bank_holds_evenly_spaced_frames_and_a_redraw_lands_on_the_row_it_picks(ala2_resolved):
+    mol, pos = ala2_resolved
+    frames = thermal(pos, 300, 0.02)
+    geometry = IdealGeometry.from_frames(mol.top.bonds, frames)
+    assert geometry.bank.shape == (300, len(geometry))
+    torch.testing.assert_close(geometry.bank[7], torch.as_tensor(bond_lengths(frames[7], geometry.pairs.numpy()),
+                                                                   dtype=torch.float32))  # fmt: skip
+    x = torch.as_tensor(thermal(pos, 3, 0.06, seed=5))  # [3, N, 3] off every target
+    u = torch.tensor([0.0, 0.5, 0.999])
+    out = geometry.redraw(x, u)
+    got = bond_lengths(out.numpy(), geometry.pairs.numpy())  # [3, P]
+    want = geometry.bank[[0, 150, 299]].double().numpy()
+    assert np.abs(got - want).max() < 0.01 < np.abs(bond_lengths(x.numpy(), geometry.pairs.numpy()) - want).max()
+    torch.testing.assert_close(out.mean(dim=1), x.mean(dim=1), rtol=0, atol=1e-10)
+
+
+def test_redrawn_fast_coordinates_have_the_spread_of_the_frames_not_of_the_input(ala2_resolved):
+    mol, pos = ala2_resolved
+    geometry = IdealGeometry.from_frames(mol.top.bonds, thermal(pos, 400, 0.015))
+    x = torch.as_tensor(thermal(pos, 400, 0.05, seed=6))  # three times the spread
+    out = geometry.redraw(x, torch.rand(400, generator=torch.Generator().manual_seed(0)))
+    heavy = [k for k, (i, j) in enumerate(geometry.pairs.tolist()[: len(mol.top.bonds)])
+             if mol.top.elements[i] != "H" and mol.top.elements[j] != "H"]  # fmt: skip
+    sd = bond_lengths(out.numpy(), geometry.pairs.numpy())[:, heavy].std(axis=0)
+    sd_bank = geometry.bank[:, heavy].double().std(dim=0).numpy()
+    sd_input = bond_lengths(x.numpy(), geometry.pairs.numpy())[:, heavy].std(axis=0)
+    assert np.all(np.abs(sd / sd_bank - 1) < 0.25) and np.all(sd_input > 2 * sd_bank)
+
+
+def test_a_redrawing_sampler_draws_its_frame_from_a_second_noise_block():
+    torch.manual_seed(0)
+    schedule = VPSchedule()
+    net = ScoreNetwork(NetworkConfig(n_types=1, width=16, n_blocks=2, cutoff=3.0, skip_var=0.5), schedule)
+    chain = np.array([[1.5 * k, 0.3 * (k % 2), 0.0] for k in range(5)])
+    bonds = np.array([[k, k + 1] for k in range(4)])
+    geometry = IdealGeometry.from_frames(bonds, thermal(chain, 50, 0.02))
+    types, solver = torch.zeros(5, dtype=torch.long), SolverConfig("dpm2", 3)
+    gen = torch.Generator().manual_seed(1)
+    r = torch.as_tensor(chain) + 0.1 * torch.randn(3, 5, 3, generator=gen, dtype=torch.float64)
+    noise = torch.randn(3, 10, 3, generator=gen, dtype=torch.float64)  # [R, 2 N, 3]
+    kept = DisplacementSampler(net, schedule, solver, types, dtype=torch.float64, anchor=geometry)
+    redrawn = DisplacementSampler(net, schedule, solver, types, dtype=torch.float64, anchor=geometry, redraw=True)
+    assert (kept.noise_draws, redrawn.noise_draws) == (1, 2)
+    u = torch.special.ndtr(noise[:, 5, 0])
+    want = geometry.redraw(r + kept.sample(r, noise[:, :5]), u)
+    torch.testing.assert_close(r + redrawn.sample(r, noise), want)
+    without = IdealGeometry.from_dict({k: v for k, v in geometry.to_dict().items() if k != "bank"})
+    with pytest.raises(ValueError, match="bank"):
+        DisplacementSampler(net, schedule, solver, types, anchor=without, redraw=True)
+
+
+def test_torsion_gradients_match_finite_differences():
+    x = torch.as_tensor(np.random.default_rng(0).normal(scale=1.5, size=(2, 6, 3)))
+    quads = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 4], [5, 0, 1, 2]])
+    phi, grad = _torsions(x, quads)
+    np.testing.assert_allclose(np.degrees(phi.numpy()), dihedrals(x.numpy(), quads.numpy()), atol=1e-9)
+    eps, numeric = 1e-6, torch.zeros_like(grad)
+    for a in range(4):
+        for c in range(3):
+            for q in range(len(quads)):
+                one = torch.zeros_like(x)
+                one[:, quads[q, a], c] = eps
+                numeric[:, q, a, c] = (_torsions(x + one, quads)[0][:, q] - _torsions(x - one, quads)[0][:, q]) / (
+                    2 * eps
+                )
+    torch.testing.assert_close(grad, numeric, rtol=0, atol=1e-7)
+
+
+def test_the_redraw_holds_phi_and_psi_and_the_methyl_rotations(ala2_resolved):
+    mol, pos = ala2_resolved
+    geometry = IdealGeometry.from_frames(mol.top.bonds, spread(mol, pos, n=100))
+    held = {tuple(q) for q in geometry.torsions.tolist()}
+    assert held == {tuple(mol.dihedral_atoms["phi"].tolist()), tuple(mol.dihedral_atoms["psi"].tolist())}
+    assert torch.equal(torch.as_tensor(rotatable_torsions(mol.top.bonds, geometry.pairs.numpy())), geometry.torsions)
+    x = torch.as_tensor(thermal(pos, 8, 0.05, seed=7))
+    out = geometry.redraw(x, torch.linspace(0, 0.99, 8))
+    quads = geometry.torsions.numpy()
+    turned = (dihedrals(out.numpy(), quads) - dihedrals(x.numpy(), quads) + 180) % 360 - 180
+    assert np.abs(turned).max() < 0.1
+    # without holding them, the same projection turns phi and psi by degrees
+    free = geometry.apply(x, geometry.bank[(torch.linspace(0, 0.99, 8) * 100).long()])
+    assert np.abs((dihedrals(free.numpy(), quads) - dihedrals(x.numpy(), quads) + 180) % 360 - 180).max() > 1.0

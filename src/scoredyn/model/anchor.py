@@ -31,6 +31,15 @@ rotation- and translation-equivariant function of r_t that keeps the centroid an
 0.7 ms for one alanine dipeptide on a CPU (0.2 s for 1000 at once). The mean distances
 of a flexible molecule are not exactly one geometry, so the distances come out at their
 least-squares compromise (within 0.001 A rms of the targets for alanine dipeptide).
+
+The same projection redraws the fast coordinates of a move's output (``bank``): by the same
+argument, P(fast coordinates at t + dt | r_t) is their equilibrium distribution, so the
+output a_t + z is projected onto the fast distances of an MD frame drawn at random from
+the training data (every one of its 1-2, 1-3 and stiff 1-4 distances at once, so that
+their correlations and their consistency as one structure are kept). The network then
+carries the slow coordinates, and the bond lengths and angles of an SD frame are MD's, not
+the network's residual errors at the 0.01 A scale (which, kept, give bond-length and
+bond-angle distributions 6-70 times further from MD's than MD's own split-half noise).
 """
 
 from __future__ import annotations
@@ -48,6 +57,8 @@ STIFF_TORSION_DEG = 20.0
 STEPS = 4
 #: the damping of each step (A^2), for pairs that over-determine a centre
 DAMPING = 1e-3
+#: MD frames, evenly spaced, whose fast distances the redraw picks from
+BANK = 2000
 
 
 def _ordered(pairs: set[tuple[int, int]] | list[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -82,6 +93,42 @@ def stiff_torsion_pairs(bonds: np.ndarray, frames: np.ndarray, limit_deg: float 
     return np.array(sorted(pairs - closer), dtype=int).reshape(-1, 2)  # a ring's 1-4 may be a 1-3 too
 
 
+def rotatable_torsions(bonds: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """One torsion i-j-k-l [Q, 4] about every bond j-k none of whose 1-4 pairs is among the held
+    pairs [P, 2] (the bonds that phi, psi and methyl rotations turn about): the one whose end atoms
+    have the most non-terminal neighbours (the backbone's, for a peptide's phi and psi), then the
+    lowest indices."""
+    bonds = np.asarray(bonds, dtype=int).reshape(-1, 2)
+    n = int(max(bonds.max(initial=-1), np.asarray(held).max(initial=-1))) + 1
+    nbrs = [set(x) for x in adjacency(n, bonds)]
+    inner = np.array([sum(len(nbrs[b]) > 1 for b in x) for x in nbrs])  # non-terminal neighbours
+    pairs = {tuple(p) for p in np.asarray(held, dtype=int).reshape(-1, 2).tolist()}
+    out = []
+    for j, k in bonds.tolist():
+        quads = [(i, j, k, m) for i in nbrs[j] - {k} for m in nbrs[k] - {j} if i != m]
+        if quads and not any((min(i, m), max(i, m)) in pairs for i, _, _, m in quads):
+            out.append(min(quads, key=lambda q: (-inner[q[0]], -inner[q[3]], q[0], q[3])))
+    return np.array(out, dtype=int).reshape(-1, 4)
+
+
+def _torsions(x: torch.Tensor, quads: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dihedrals [R, Q] (radians, the sign of :func:`scoredyn.geometry.dihedrals`) of x [R, N, 3] and
+    their gradients [R, Q, 4, 3] with respect to the four atoms (Blondel and Karplus, 1996)."""
+    f = x[:, quads[:, 0]] - x[:, quads[:, 1]]
+    g = x[:, quads[:, 1]] - x[:, quads[:, 2]]
+    h = x[:, quads[:, 3]] - x[:, quads[:, 2]]
+    a, b = torch.cross(f, g, dim=-1), torch.cross(h, g, dim=-1)
+    gn = g.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    a2 = (a * a).sum(-1, keepdim=True).clamp_min(1e-9)
+    b2 = (b * b).sum(-1, keepdim=True).clamp_min(1e-9)
+    phi = torch.atan2((torch.cross(b, a, dim=-1) * g).sum(-1) / gn[..., 0], (a * b).sum(-1))
+    fg, hg = (f * g).sum(-1, keepdim=True) / gn, (h * g).sum(-1, keepdim=True) / gn
+    di, dl = -gn * a / a2, gn * b / b2
+    dj = -di - fg / gn * di - hg / gn * dl
+    dk = -dl + fg / gn * di + hg / gn * dl
+    return phi, torch.stack([di, dj, dk, dl], dim=2)
+
+
 class IdealGeometry:
     """The projection onto a molecule's mean 1-2, 1-3 and stiff 1-4 distances.
 
@@ -89,13 +136,20 @@ class IdealGeometry:
     ----------
     pairs : [P, 2] atom pairs whose distances are held
     lengths : [P] their target distances (Angstrom)
+    bank : [K, P] the same distances in K MD frames, which :meth:`redraw` picks from
+    torsions : [Q, 4] one torsion about each rotatable bond, which :meth:`redraw` holds
     """
 
-    def __init__(self, pairs: np.ndarray, lengths: np.ndarray) -> None:
+    def __init__(self, pairs: np.ndarray, lengths: np.ndarray, bank: np.ndarray | None = None,
+                 torsions: np.ndarray | None = None) -> None:  # fmt: skip
         self.pairs = torch.as_tensor(np.asarray(pairs, dtype=np.int64).reshape(-1, 2))  # [P, 2]
         self.lengths = torch.as_tensor(np.asarray(lengths, dtype=np.float64).reshape(-1))  # [P]
         if len(self.pairs) != len(self.lengths):
             raise ValueError("one target length per pair is needed")
+        self.bank = None if bank is None else torch.as_tensor(np.asarray(bank, dtype=np.float32))  # [K, P]
+        if self.bank is not None and (self.bank.ndim != 2 or self.bank.shape[1] != len(self) or not len(self.bank)):
+            raise ValueError("the bank needs one row of distances per frame, one per pair")
+        self.torsions = torch.as_tensor(np.asarray([] if torsions is None else torsions, dtype=np.int64).reshape(-1, 4))
 
     @classmethod
     def from_frames(cls, bonds: np.ndarray, frames: np.ndarray, kind: str = "torsions") -> IdealGeometry:
@@ -109,37 +163,63 @@ class IdealGeometry:
         if kind == "torsions":
             parts.append(stiff_torsion_pairs(bonds, frames))
         pairs = np.concatenate(parts)
-        return cls(pairs, bond_lengths(frames, pairs).mean(axis=0))
+        lengths = bond_lengths(frames, pairs)  # [T, P]
+        every = np.unique(np.linspace(0, len(frames) - 1, min(BANK, len(frames))).round().astype(int))
+        return cls(pairs, lengths.mean(axis=0), lengths[every], rotatable_torsions(bonds, pairs))
 
     def __len__(self) -> int:
         return int(self.pairs.shape[0])
 
-    def apply(self, pos: torch.Tensor) -> torch.Tensor:
-        """The anchors [..., N, 3] of structures pos [..., N, 3] (same dtype and device)."""
+    def apply(self, pos: torch.Tensor, target: torch.Tensor | None = None, hold: bool = False) -> torch.Tensor:
+        """The anchors [..., N, 3] of structures pos [..., N, 3] (same dtype and device): projected
+        onto the mean distances, or onto target [R, P] (one row per structure); with ``hold``, each
+        structure's ``torsions`` are held at the values they have in pos."""
         if not len(self):
             return pos
         dev, dtype, shape = pos.device, pos.dtype, pos.shape
         i, j = self.pairs[:, 0].to(dev), self.pairs[:, 1].to(dev)
-        target = self.lengths.to(dev, torch.float64)
-        n, p = shape[-2], len(self)
+        target = (self.lengths if target is None else target).to(dev, torch.float64)
+        quads = self.torsions.to(dev) if hold else self.torsions[:0].to(dev)
+        n, p, q = shape[-2], len(self), len(quads)
         x = pos.reshape(-1, n, 3).to(torch.float64)  # [R, N, 3]
+        held = _torsions(x, quads)[0]  # [R, Q]
         rows = torch.arange(p, device=dev)
-        eye = DAMPING * torch.eye(p, dtype=torch.float64, device=dev)
+        eye = DAMPING * torch.eye(p + q, dtype=torch.float64, device=dev)
         for _ in range(STEPS):
             d = x[:, j] - x[:, i]  # [R, P, 3]
             length = d.norm(dim=-1).clamp_min(1e-6)  # [R, P]
             u = d / length[..., None]
-            jac = torch.zeros(len(x), p, n, 3, dtype=torch.float64, device=dev)
+            jac = torch.zeros(len(x), p + q, n, 3, dtype=torch.float64, device=dev)
             jac[:, rows, j] = u
             jac[:, rows, i] = -u
-            jac = jac.reshape(len(x), p, 3 * n)  # [R, P, 3N] d length / d x
-            lam = torch.linalg.solve(jac @ jac.transpose(1, 2) + eye, (length - target)[..., None])  # [R, P, 1]
+            residual = length - target  # [R, P]
+            if q:
+                phi, grad = _torsions(x, quads)  # [R, Q], [R, Q, 4, 3]
+                for a in range(4):
+                    jac[:, p + torch.arange(q, device=dev), quads[:, a]] += grad[:, :, a]
+                residual = torch.cat([residual, torch.remainder(phi - held + torch.pi, 2 * torch.pi) - torch.pi], 1)
+            jac = jac.reshape(len(x), p + q, 3 * n)  # [R, P + Q, 3N] d (length, torsion) / d x
+            lam = torch.linalg.solve(jac @ jac.transpose(1, 2) + eye, residual[..., None])  # [R, P + Q, 1]
             x = x - (jac.transpose(1, 2) @ lam).reshape(-1, n, 3)
         return x.reshape(shape).to(dtype)
 
+    def redraw(self, pos: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Structures pos [R, N, 3] projected onto the fast distances of bank frames picked by
+        uniforms u [R] in [0, 1) (the frame of row floor(u K))."""
+        if self.bank is None:
+            raise ValueError("this anchor geometry holds no bank of MD distances to redraw from")
+        row = (u.double().cpu() * len(self.bank)).long().clamp(0, len(self.bank) - 1)
+        return self.apply(pos, self.bank[row], hold=True)
+
     @classmethod
     def from_dict(cls, rec: dict[str, list]) -> IdealGeometry:
-        return cls(np.asarray(rec["pairs"], dtype=np.int64), np.asarray(rec["lengths"], dtype=np.float64))
+        bank = rec.get("bank")  # bank and torsions: absent in model.pt files written before the redraw
+        return cls(np.asarray(rec["pairs"], dtype=np.int64), np.asarray(rec["lengths"], dtype=np.float64),
+                   None if bank is None else np.asarray(bank, dtype=np.float32), rec.get("torsions"))  # fmt: skip
 
-    def to_dict(self) -> dict[str, list]:
-        return {"pairs": self.pairs.tolist(), "lengths": self.lengths.tolist()}
+    def to_dict(self) -> dict[str, object]:
+        rec: dict[str, object] = {"pairs": self.pairs.tolist(), "lengths": self.lengths.tolist()}
+        if self.bank is not None:
+            rec["bank"] = self.bank.clone()  # [K, P] float32
+            rec["torsions"] = self.torsions.tolist()
+        return rec

@@ -18,7 +18,9 @@ Version 3 adds ``anchor``: for a model trained on ideal-geometry anchors
 (:mod:`scoredyn.model.anchor`), the anchor's ``kind`` and, under ``molecules``, its pairs
 and target distances per molecule, which a rollout must use to condition the model as it
 was trained; None (and absent before version 3) for a model conditioned on the frames
-themselves.
+themselves. Each molecule's entry also holds ``bank``, the same distances in up to 2000
+training frames [K, P] (float32), which ``rollout.fast_coordinates: redraw`` draws from; a
+version-3 file written without it takes them from the rollout's reference frames.
 """
 
 from __future__ import annotations

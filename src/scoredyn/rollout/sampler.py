@@ -17,7 +17,10 @@ With ``compile=True`` the network's per-evaluation part goes through ``torch.com
 for a single alanine dipeptide on a CPU.
 
 A model trained on ideal-geometry anchors (:mod:`scoredyn.model.anchor`) is conditioned
-on A(r_t) and its move starts there: the displacement returned is A(r_t) - r_t + z.
+on A(r_t) and its move starts there: the displacement returned is A(r_t) - r_t + z. With
+``redraw`` the output's fast coordinates are then redrawn from the anchor's bank of MD
+frames (:meth:`~scoredyn.model.anchor.IdealGeometry.redraw`), picked by one more normal per
+replica and move (``noise_draws`` is 2: the second [N, 3] block's first number).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class DisplacementSampler:
     chunk : replicas per network batch; None: ``CPU_CHUNK`` on a CPU, all of them on a GPU
     compile : run the network's evaluations through ``torch.compile``
     anchor : the molecule's anchor geometry, for a model trained on anchors
+    redraw : project each output onto the fast distances of a random MD frame of the anchor's bank
     """
 
     def __init__(
@@ -60,6 +64,7 @@ class DisplacementSampler:
         chunk: int | None = None,
         compile: bool = False,
         anchor: IdealGeometry | None = None,
+        redraw: bool = False,
     ) -> None:
         self.device, self.dtype = torch.device(device), dtype
         self.net = net.to(device=self.device, dtype=dtype).eval()
@@ -71,7 +76,10 @@ class DisplacementSampler:
             raise ValueError("chunk must be at least 1 replica")
         self.chunk = chunk or (CPU_CHUNK if self.device.type == "cpu" else None)
         self.evaluations = 0  # network evaluations so far (each on a whole batch)
-        self.noise_draws = 1  # standard-normal vectors [N, 3] per replica and move
+        if redraw and (anchor is None or anchor.bank is None):
+            raise ValueError("redrawing the fast coordinates needs an anchor geometry with a bank of MD frames")
+        self.redraw = redraw
+        self.noise_draws = 2 if redraw else 1  # standard-normal vectors [N, 3] per replica and move
         self._eps = Compiled(self.net.denoise, compile)
         self.anchor = anchor
 
@@ -86,11 +94,17 @@ class DisplacementSampler:
 
     @torch.inference_mode()
     def sample(self, r: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """Displacements [R, N, 3] for structures r [R, N, 3] from standard normals noise [R, N, 3]."""
-        if self.anchor is not None:
-            a = self.anchor.apply(r)
-            return (a - r) + self._draw(a, noise)
-        return self._draw(r, noise)
+        """Displacements [R, N, 3] for structures r [R, N, 3] from standard normals noise
+        [R, N * noise_draws, 3]."""
+        n = r.shape[1]
+        if self.anchor is None:
+            return self._draw(r, noise[:, :n])
+        a = self.anchor.apply(r)
+        out = a + self._draw(a, noise[:, :n])
+        if self.redraw:
+            u = torch.special.ndtr(noise[:, n, 0].double())  # [R] uniform in (0, 1)
+            out = self.anchor.redraw(out, u)
+        return out - r
 
     def _draw(self, r: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         size = self.chunk or len(r)

@@ -112,10 +112,11 @@ class RolloutSystem:
         if method == "sd":
             self.solver = solver_config(cfg)
             self.label = self.solver.label()
+            anchor = self.anchor_geometry(meta["anchor"], name, reference, model)
             self.sampler: DisplacementSampler | LangevinSampler = DisplacementSampler(
                 net, meta["schedule"], self.solver, types, self.device, dtype,
                 chunk=roll.get("chunk"), compile=roll["compile"],
-                anchor=self.anchor_geometry(meta["anchor"], name, reference, model),
+                anchor=anchor, redraw=anchor is not None and roll["fast_coordinates"] == "redraw",
             )  # fmt: skip
         else:
             self.dynamics = DffDynamics.from_config(cfg)
@@ -143,6 +144,15 @@ class RolloutSystem:
                 f"{model}: its anchor geometry of {name} has atoms the topology does not have; "
                 "train again on this topology's data"
             )
+        if geometry.bank is None:  # a model.pt written before the redraw keeps no MD distances
+            log.info("%s keeps no bank of MD distances for %s; taking it from the reference frames", model, name)
+            frames = IdealGeometry.from_frames(self.molecule.top.bonds, reference.pos, str(record["kind"]))
+            if not torch.equal(frames.pairs, geometry.pairs):
+                raise CheckpointError(
+                    f"{model}: its anchor pairs of {name} differ from those of the reference frames; "
+                    "train again, or set rollout.fast_coordinates to model"
+                )
+            geometry.bank, geometry.torsions = frames.bank, frames.torsions
         return geometry
 
     @property
@@ -163,6 +173,7 @@ class RolloutSystem:
             "resample": roll["resample"],
             "rollback": roll["rollback_frames"],
             "constraints": roll["constraints"],
+            "fast_coordinates": roll["fast_coordinates"],
             "seed": seed,
             "start": hashlib.sha256(np.ascontiguousarray(start, dtype=np.float32).tobytes()).hexdigest()[:16],
         }
