@@ -11,13 +11,16 @@ by default) with the config's network size and batch, for ``--steps`` optimizer 
 - ``sd <class>``: the standard deviation of each bond class's lengths after one move,
   beside MD's after the same 1 ps (``MD`` row);
 - ``rms``: the displacement's root-mean-square per atom (centroid removed), beside MD's;
-- ``rejected``, ``stopped at``: a ``--ns`` rollout from the workflow's production start
-  with resampling on: the fraction of proposals rejected, and the step at which
+- ``rejected``, ``stopped at``: a ``--ns`` rollout of ``--replicas`` replicas (each its
+  own noise stream) from the workflow's production start with resampling on: the
+  fraction of proposals rejected, and the step at which
   ``rollout.max_rejections`` rejections in a row stopped it (``-`` when it finished);
   a rollout that draws 1.25 proposals per step on average is stopped too (``(budget)``);
   when it stopped, the same rollout again with stuck replicas going back 8 frames
   (``rollback 8``, the method authors' remedy) and its number of ``rollbacks``;
-- ``jsd``: the phi/psi JSD (36 x 36) of the finished rollout against the MD production,
+- ``jsd``: the phi/psi JSD (36 x 36) of the finished rollout (its replicas' frames
+  pooled; one 1 ns replica is too short for these figures to separate variants whose
+  losses differ by less than a few per cent) against the MD production,
   with MD's split-half floor in the ``MD`` row; ``jsd/floor``: that over the floor;
 - ``geometry``: the worst ratio, over the unconstrained bond-length and bond-angle classes,
   of the rollout's JSD against MD to MD's split-half floor of that class (the issue's bar
@@ -120,6 +123,8 @@ BASE_RECIPE = {
     "architecture": "equivariant",
     "position_scale": None,
     "anchor": "none",
+    "lr": TrainConfig.lr,
+    "ema_decay": TrainConfig.ema_decay,
 }
 
 
@@ -178,7 +183,7 @@ def held_out_frames(data: Path, n_atoms: int, moves: int) -> tuple[np.ndarray, n
 
 
 def evaluate_variant(cfg: Config, run: Path, molecule: str, model: Path, r: np.ndarray, ns: float,
-                     md_obs: Observed) -> dict[str, object]:  # fmt: skip
+                     md_obs: Observed, replicas: int = 1) -> dict[str, object]:  # fmt: skip
     """Single moves from held-out frames r [M, N, 3] and one rollout with resampling."""
     md_dir = run / "md" / molecule
     production = md_dir / "production.h5"
@@ -194,7 +199,7 @@ def evaluate_variant(cfg: Config, run: Path, molecule: str, model: Path, r: np.n
     row: dict[str, object] = {"pass": float(mol.check(prop, cfg.raw["rollout"]["peptide_bonds"]).ok.mean())}
     row |= bond_sd(mol, prop)
     row["rms"] = centroid_free_rms(prop - r)
-    start = reference.pos[cfg.raw["rollout"]["production"]["start_frame"]][None]
+    start = np.repeat(reference.pos[cfg.raw["rollout"]["production"]["start_frame"]][None], replicas, axis=0)
     for rollback, suffix in ((0, ""), (ROLLBACK, f", rollback {ROLLBACK}")):
         if rollback and row["stopped at"] == "-":
             break  # it finished without going back: the same run
@@ -230,18 +235,18 @@ class Budgeted:
 
 def rollout(cfg: Config, system: RolloutSystem, molecule: str, start: np.ndarray, ns: float, rollback: int,
             workdir: Path, md_obs: Observed) -> dict[str, object]:  # fmt: skip
-    """An ``ns`` rollout with resampling from start [1, N, 3]: the fraction of proposals rejected, the step
-    at which it stopped (``-`` when it finished), its rollbacks and, when it finished, its phi/psi JSD."""
+    """An ``ns`` rollout with resampling from start [R, N, 3]: the fraction of proposals rejected, the step
+    at which it stopped (``-`` when it finished), its rollbacks and, when it finished, its :func:`quality`."""
     roll, mol = with_rollout(cfg, resample=True, rollback_frames=rollback), system.molecule
     steps = system.steps(1000.0 * ns)
     settings = dataclasses.replace(system.settings(roll, steps, derive_seed(cfg.seed, "fidelity-rollout")),
                                    checkpoint_every=steps + 1)  # fmt: skip
     out: dict[str, object] = {"stopped at": "-"}
-    sampler = Budgeted(system.sampler, round(BUDGET * steps))
+    sampler = Budgeted(system.sampler, round(BUDGET * steps * len(start)))
     try:
         result = Rollout(sampler, mol, settings, workdir, HBondConstraints(mol.top, start[0])).run(start, False)
         rejections, done, out["rollbacks"] = int(result.rejections.sum()), steps, int(result.rollbacks.sum())
-        obs = {REFERENCE: md_obs, "SD": observe(mol, result.pos[0], system.lag_ps)}
+        obs = {REFERENCE: md_obs, "SD": observe(mol, result.pos.reshape(-1, *start.shape[1:]), system.lag_ps)}
         out |= quality(molecule, mol, obs, cfg.md.constraints)
     except (CheckError, OutOfBudget) as exc:
         state = RolloutState.load(workdir / "state.json")
@@ -252,7 +257,7 @@ def rollout(cfg: Config, system: RolloutSystem, molecule: str, start: np.ndarray
         for f in workdir.glob("*"):
             f.unlink()
         workdir.rmdir()
-    out["rejected"] = rejections / max(done + rejections, 1)
+    out["rejected"] = rejections / max(done * len(start) + rejections, 1)
     return out
 
 
@@ -289,6 +294,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="variants trained at once, one thread each")
     ap.add_argument("--moves", type=int, default=200, help="held-out frames for single moves")
     ap.add_argument("--ns", type=float, default=1.0, help="ns of each variant's rollout")
+    ap.add_argument("--replicas", type=int, default=1, help="replicas of each variant's rollout")
     ap.add_argument(
         "--models",
         nargs="*",
@@ -345,7 +351,7 @@ def main() -> None:
             row |= {c.replace("val_loss_tau_", "loss "): float(metrics[c]) for c in metrics.index
                     if c.startswith("val_loss_tau_")}  # fmt: skip
         row |= evaluate_variant(with_rollout(cfg, fast_coordinates=fast), args.run, args.molecule, model, r,
-                                args.ns, md_obs)  # fmt: skip
+                                args.ns, md_obs, args.replicas)  # fmt: skip
         row["train s"] = wall
         rows.append(row)
         print(f"{label}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
@@ -367,7 +373,7 @@ def main() -> None:
     ]
     last = [c for c in last if c in table.columns]
     table = table[first + [c for c in table.columns if c not in first + last] + last]
-    print(f"\n{len(r)} held-out moves, {args.ns:g} ns rollouts with resampling; "
+    print(f"\n{len(r)} held-out moves, {args.replicas} x {args.ns:g} ns rollouts with resampling; "
           f"MD row: MD's own next frames, JSD = MD split-half floor; one CPU thread per training")  # fmt: skip
     for name in names:
         print(f"  {name}: {VARIANTS[name].what}")

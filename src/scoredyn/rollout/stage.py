@@ -152,7 +152,8 @@ class RolloutSystem:
                     f"{model}: its anchor pairs of {name} differ from those of the reference frames; "
                     "train again, or set rollout.fast_coordinates to model"
                 )
-            geometry.bank, geometry.torsions = frames.bank, frames.torsions
+            frames.lengths = geometry.lengths  # the means the model was trained on
+            geometry = frames
         return geometry
 
     @property
