@@ -338,12 +338,12 @@ def main() -> None:
         if not Path(path).is_file():
             raise SystemExit(f"--models {spec}: no such model file; write it as LABEL=PATH")
         evaluated.append((label, Path(path), float("nan")))
+    anchored = {model: load_model(model)[1]["anchor"] is not None for _, model, _ in evaluated}
     runs = [(name, model, wall, fast) for name, model, wall in evaluated for fast in args.fast]
     for name, model, wall, fast in runs:
-        anchored = load_model(model)[1]["anchor"] is not None
-        if fast != args.fast[0] and not anchored:
+        if fast != args.fast[0] and not anchored[model]:
             continue  # the same rollout
-        label = f"{name} [{fast}]" if anchored and len(args.fast) > 1 else name
+        label = f"{name} [{fast}]" if anchored[model] and len(args.fast) > 1 else name
         row: dict[str, object] = {"variant": label, "steps": ""}
         if (model.parent / "metrics.csv").is_file():
             metrics = pd.read_csv(model.parent / "metrics.csv").iloc[-1]

@@ -236,7 +236,9 @@ def test_the_redraw_holds_phi_and_psi_and_the_methyl_rotations(ala2_resolved):
     geometry = IdealGeometry.from_frames(mol.top.bonds, spread(mol, pos, n=100))
     held = {tuple(q) for q in geometry.torsions.tolist()}
     assert held == {tuple(mol.dihedral_atoms["phi"].tolist()), tuple(mol.dihedral_atoms["psi"].tolist())}
-    assert torch.equal(torch.as_tensor(rotatable_torsions(mol.top.bonds, geometry.pairs.numpy())), geometry.torsions)
+    assert torch.equal(
+        torch.as_tensor(rotatable_torsions(mol.top.n_atoms, mol.top.bonds, geometry.pairs.numpy())), geometry.torsions
+    )
     x = torch.as_tensor(thermal(pos, 8, 0.05, seed=7))
     out = geometry.redraw(x, torch.linspace(0, 0.99, 8))
     quads = geometry.torsions.numpy()

@@ -82,6 +82,11 @@ def circular_sd_deg(deg: np.ndarray) -> np.ndarray:
     return np.degrees(np.sqrt(-2.0 * np.log(length)))
 
 
+def _bond_torsions(nbrs: list[set[int]], j: int, k: int) -> list[tuple[int, int, int, int]]:
+    """Every torsion i-j-k-l about the bond j-k of a graph with neighbour sets nbrs."""
+    return [(i, j, k, m) for i in nbrs[j] - {k} for m in nbrs[k] - {j} if i != m]
+
+
 def stiff_torsion_pairs(bonds: np.ndarray, frames: np.ndarray, limit_deg: float = STIFF_TORSION_DEG) -> np.ndarray:
     """The 1-4 pairs [P, 2] (i < l) of every bond j-k whose torsions i-j-k-l all stay within
     ``limit_deg`` (circular standard deviation over frames [T, N, 3])."""
@@ -89,26 +94,25 @@ def stiff_torsion_pairs(bonds: np.ndarray, frames: np.ndarray, limit_deg: float 
     nbrs = [set(n) for n in adjacency(frames.shape[1], bonds)]
     pairs: set[tuple[int, int]] = set()
     for j, k in bonds.tolist():
-        quads = np.array([(i, j, k, m) for i in nbrs[j] - {k} for m in nbrs[k] - {j} if i != m], dtype=int)
+        quads = np.array(_bond_torsions(nbrs, j, k), dtype=int)
         if len(quads) and np.all(circular_sd_deg(dihedrals(frames, quads)) < limit_deg):
             pairs |= _ordered(quads[:, [0, 3]].tolist())
     closer = _ordered(bonds.tolist()) | {tuple(p) for p in angle_pairs(frames.shape[1], bonds).tolist()}
     return np.array(sorted(pairs - closer), dtype=int).reshape(-1, 2)  # a ring's 1-4 may be a 1-3 too
 
 
-def rotatable_torsions(bonds: np.ndarray, held: np.ndarray) -> np.ndarray:
-    """One torsion i-j-k-l [Q, 4] about every bond j-k none of whose 1-4 pairs is among the held
-    pairs [P, 2] (the bonds that phi, psi and methyl rotations turn about): the one whose end atoms
-    have the most non-terminal neighbours (the backbone's, for a peptide's phi and psi), then the
-    lowest indices."""
+def rotatable_torsions(n_atoms: int, bonds: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """One torsion i-j-k-l [Q, 4] about every bond j-k of a bond graph bonds [B, 2] none of whose
+    1-4 pairs is among the held pairs [P, 2] (the bonds that phi, psi and methyl rotations turn
+    about): the one whose end atoms have the most non-terminal neighbours (the backbone's, for a
+    peptide's phi and psi), then the lowest indices."""
     bonds = np.asarray(bonds, dtype=int).reshape(-1, 2)
-    n = int(max(bonds.max(initial=-1), np.asarray(held).max(initial=-1))) + 1
-    nbrs = [set(x) for x in adjacency(n, bonds)]
+    nbrs = [set(x) for x in adjacency(n_atoms, bonds)]
     inner = np.array([sum(len(nbrs[b]) > 1 for b in x) for x in nbrs])  # non-terminal neighbours
     pairs = {tuple(p) for p in np.asarray(held, dtype=int).reshape(-1, 2).tolist()}
     out = []
     for j, k in bonds.tolist():
-        quads = [(i, j, k, m) for i in nbrs[j] - {k} for m in nbrs[k] - {j} if i != m]
+        quads = _bond_torsions(nbrs, j, k)
         if quads and not any((min(i, m), max(i, m)) in pairs for i, _, _, m in quads):
             out.append(min(quads, key=lambda q: (-inner[q[0]], -inner[q[3]], q[0], q[3])))
     return np.array(out, dtype=int).reshape(-1, 4)
@@ -168,7 +172,7 @@ class IdealGeometry:
         pairs = np.concatenate(parts)
         lengths = bond_lengths(frames, pairs)  # [T, P]
         every = np.unique(np.linspace(0, len(frames) - 1, min(BANK, len(frames))).round().astype(int))
-        return cls(pairs, lengths.mean(axis=0), lengths[every], rotatable_torsions(bonds, pairs))
+        return cls(pairs, lengths.mean(axis=0), lengths[every], rotatable_torsions(frames.shape[1], bonds, pairs))
 
     def __len__(self) -> int:
         return int(self.pairs.shape[0])
@@ -186,7 +190,7 @@ class IdealGeometry:
         n, p, q = shape[-2], len(self), len(quads)
         x = pos.reshape(-1, n, 3).to(torch.float64)  # [R, N, 3]
         held = _torsions(x, quads)[0]  # [R, Q]
-        rows = torch.arange(p, device=dev)
+        rows, torsion_rows = torch.arange(p, device=dev), torch.arange(p, p + q, device=dev)
         eye = DAMPING * torch.eye(p + q, dtype=torch.float64, device=dev)
         for _ in range(STEPS):
             d = x[:, j] - x[:, i]  # [R, P, 3]
@@ -199,7 +203,7 @@ class IdealGeometry:
             if q:
                 phi, grad = _torsions(x, quads)  # [R, Q], [R, Q, 4, 3]
                 for a in range(4):
-                    jac[:, p + torch.arange(q, device=dev), quads[:, a]] += grad[:, :, a]
+                    jac[:, torsion_rows, quads[:, a]] += grad[:, :, a]
                 residual = torch.cat([residual, torch.remainder(phi - held + torch.pi, 2 * torch.pi) - torch.pi], 1)
             jac = jac.reshape(len(x), p + q, 3 * n)  # [R, P + Q, 3N] d (length, torsion) / d x
             lam = torch.linalg.solve(jac @ jac.transpose(1, 2) + eye, residual[..., None])  # [R, P + Q, 1]

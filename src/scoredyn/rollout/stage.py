@@ -112,11 +112,11 @@ class RolloutSystem:
         if method == "sd":
             self.solver = solver_config(cfg)
             self.label = self.solver.label()
-            anchor = self.anchor_geometry(meta["anchor"], name, reference, model)
+            redraw = meta["anchor"] is not None and roll["fast_coordinates"] == "redraw"
             self.sampler: DisplacementSampler | LangevinSampler = DisplacementSampler(
                 net, meta["schedule"], self.solver, types, self.device, dtype,
                 chunk=roll.get("chunk"), compile=roll["compile"],
-                anchor=anchor, redraw=anchor is not None and roll["fast_coordinates"] == "redraw",
+                anchor=self.anchor_geometry(meta["anchor"], name, reference, model, redraw), redraw=redraw,
             )  # fmt: skip
         else:
             self.dynamics = DffDynamics.from_config(cfg)
@@ -129,10 +129,11 @@ class RolloutSystem:
             )  # fmt: skip
         self.model_digest = file_digest(model)
 
-    def anchor_geometry(self, record: dict | None, name: str, reference: Trajectory,
-                        model: Path) -> IdealGeometry | None:  # fmt: skip
+    def anchor_geometry(self, record: dict | None, name: str, reference: Trajectory, model: Path,
+                        redraw: bool) -> IdealGeometry | None:  # fmt: skip
         """The anchor a model trained on anchors conditions on: its own record of ``name``, or, for a
-        molecule it was not trained on, the topology's bonds at their means over the reference frames."""
+        molecule it was not trained on, the topology's bonds at their means over the reference frames;
+        for a ``redraw`` with a record that keeps no bank, the bank of the reference frames."""
         if record is None:
             return None
         if name not in record["molecules"]:
@@ -144,7 +145,7 @@ class RolloutSystem:
                 f"{model}: its anchor geometry of {name} has atoms the topology does not have; "
                 "train again on this topology's data"
             )
-        if geometry.bank is None:  # a model.pt written before the redraw keeps no MD distances
+        if redraw and geometry.bank is None:  # a model.pt written before the redraw keeps no MD distances
             log.info("%s keeps no bank of MD distances for %s; taking it from the reference frames", model, name)
             frames = IdealGeometry.from_frames(self.molecule.top.bonds, reference.pos, str(record["kind"]))
             if not torch.equal(frames.pairs, geometry.pairs):
