@@ -26,6 +26,8 @@ by default) with the config's network size and batch, for ``--steps`` optimizer 
   of the rollout's JSD against MD to MD's split-half floor of that class (the issue's bar
   is 2), and the class it is;
 - ``pop <state>``: the rollout's state populations (MD's in the ``MD`` row);
+- ``<phi>>0``: the fraction of its frames with the first dihedral (phi) positive, which MD
+  rarely visits (the mirror image of its basins: a reflection-blind model visits both);
 - ``train s``: wall seconds of training.
 
     .venv/bin/python bench/fidelity.py [--run results/demo] [--config config.yaml] [--steps 2000]
@@ -112,6 +114,20 @@ VARIANTS = {
                 {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "ema_decay": 0.995}),
         Variant("paper+torsions", "the paper network (edges + lambda) + the torsion anchor",
                 {"architecture": "paper", "tau_sampling": "log_snr", "anchor": "torsions"}),
+        Variant("paper+torsions,lr3e-3", "that, learning rate 3e-3",
+                {"architecture": "paper", "tau_sampling": "log_snr", "anchor": "torsions", "lr": 3e-3}),
+        Variant("equi+torsions,lr3e-3,signed", "equi+torsions,lr3e-3 + the signed rotatable torsions on their edges",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True}),
+        Variant("equi+torsions,lr3e-3,turns", "that + the torsion head (one scalar per torsion turns its bond's side)",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True}),
+        Variant("equi+torsions,lr3e-3,turns,tau", "that, tau drawn uniformly (more draws at mid noise)",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
+                 "tau_sampling": "uniform"}),
+        Variant("equi+torsions,lr3e-3,tau", "equi+torsions,lr3e-3 with tau drawn uniformly",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "tau_sampling": "uniform"}),
+        Variant("equi+torsions,lr3e-3,turns,tau,slow", "turns,tau trained to the next frames' slow parts",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
+                 "tau_sampling": "uniform", "slow_targets": True}),
     ]
 }  # fmt: skip
 
@@ -125,6 +141,9 @@ BASE_RECIPE = {
     "anchor": "none",
     "lr": TrainConfig.lr,
     "ema_decay": TrainConfig.ema_decay,
+    "torsion_features": False,
+    "torsion_head": False,
+    "slow_targets": False,
 }
 
 
@@ -151,12 +170,12 @@ def train_variant(args: tuple[Path, Path, str, int]) -> float:
         return float(timing.read_text())
     data = run / "dataset" / "dataset.h5"
     tc = variant_config(cfg, variant, steps)
-    train_data = PairData(data, "train", tc.anchor)
+    train_data = PairData(data, "train", tc.anchor, tc.slow_targets)
     if variant.fraction < 1:
         train_data = train_data.prefix(variant.fraction)
     schedule = VPSchedule(**{k: v for k, v in cfg.raw["diffusion"].items() if k != "parametrisation"})
     t0 = time.perf_counter()
-    train(tc, train_data, PairData(data, "val", tc.anchor), out / "work", out / "model.pt",
+    train(tc, train_data, PairData(data, "val", tc.anchor, tc.slow_targets), out / "work", out / "model.pt",
           out / "metrics.csv", schedule, progress=False)  # fmt: skip
     wall = time.perf_counter() - t0
     timing.write_text(f"{wall:.1f}")
@@ -276,6 +295,8 @@ def quality(molecule: str, mol: ResolvedMolecule, obs: dict[str, Observed], cons
                   / float(eq[name, f"{REFERENCE} split-half", "jsd_nats"]) for name in classes}  # fmt: skip
         worst = max(ratios, key=ratios.get)
         out["geometry"] = f"{ratios[worst]:.3g} ({worst})"
+    phi = next(iter(mol.molecule.dihedrals))
+    out[f"{phi}>0"] = float((obs["SD" if "SD" in obs else REFERENCE].dihedrals[phi] > 0).mean())
     pops = kinetics_rows(molecule, obs, n_boot=10)[0]
     pops = pops[pops.observable.str.startswith("population ")]
     method = "SD" if "SD" in obs else REFERENCE
@@ -368,7 +389,7 @@ def main() -> None:
         "jsd",
         "jsd/floor",
         "geometry",
-        *[c for c in table.columns if c.startswith("pop ")],
+        *[c for c in table.columns if c.startswith("pop ") or c.endswith(">0")],
         "train s",
     ]
     last = [c for c in last if c in table.columns]

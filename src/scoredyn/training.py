@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +65,9 @@ class TrainConfig:
     position_scale: float | None = None  # edge geometry scale; None = the schedule's b (1.0: before version 2)
     compile: bool = False  # run the network's forward and backward through torch.compile (same math, faster)
     anchor: str = "none"  # or the ideal-geometry anchor moves start from: angles, torsions (scoredyn.model.anchor)
+    torsion_features: bool = False  # the equivariant network reads the anchor's signed rotatable torsions
+    torsion_head: bool = False  # and turns each torsion's bond side by one scalar of its edge (needs torsion_features)
+    slow_targets: bool = False  # moves end at the next frame's slow part (PairData's slow_targets; needs an anchor)
 
 
 class EMA:
@@ -134,8 +137,9 @@ class CompiledDenoise:
         self.net, self.denoise = net, Compiled(net.denoise, enabled)
 
     def __call__(self, z: torch.Tensor, tau: torch.Tensor, r: torch.Tensor, types: torch.Tensor,
-                 batch: torch.Tensor) -> torch.Tensor:  # fmt: skip
-        return self.denoise(z, tau, self.net.condition(r, types, batch))
+                 batch: torch.Tensor, torsions: torch.Tensor | None = None,
+                 sides: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+        return self.denoise(z, tau, self.net.condition(r, types, batch, torsions=torsions, sides=sides))
 
 
 def displacement_variances(data: PairData, scale: float, seed: int, pairs: int = 8192) -> tuple[float, float]:
@@ -175,10 +179,16 @@ def train(
     skip = displacement_variances(train_data, schedule.data_scale, cfg.seed) if use_skip else (0.0, 0.0)
     if cfg.architecture not in ("equivariant", "paper"):
         raise ValueError(f"unknown architecture {cfg.architecture!r}; use equivariant or paper")
+    if cfg.torsion_features and (cfg.architecture != "equivariant" or train_data.anchor == "none"):
+        raise ValueError("train.torsion_features needs train.architecture: equivariant and a train.anchor "
+                         "(the anchor lists the rotatable torsions); set it to false")  # fmt: skip
+    if cfg.torsion_head and not cfg.torsion_features:
+        raise ValueError("train.torsion_head reads the torsion features: set train.torsion_features: true too")
     scale = schedule.data_scale if cfg.position_scale is None else cfg.position_scale
     net_cfg = NetworkConfig(train_data.n_types, cfg.width, cfg.n_blocks, cfg.cutoff, skip_var=skip[0],
                             skip_var_centroid=skip[1], position_scale=scale,
-                            equivariant=cfg.architecture == "equivariant")  # fmt: skip
+                            equivariant=cfg.architecture == "equivariant",
+                            torsion_features=cfg.torsion_features, torsion_head=cfg.torsion_head)  # fmt: skip
     net = ScoreNetwork(net_cfg, schedule).to(device)
     opt = torch.optim.RAdam(net.parameters(), lr=cfg.lr)
     ema = EMA(net, cfg.ema_decay)
@@ -264,7 +274,8 @@ def train_config(cfg_all: Config, steps: int) -> TrainConfig:
                        gaussian_skip=cfg_all.raw["diffusion"]["parametrisation"] == "gaussian_skip",
                        tau_sampling=t["tau_sampling"], input_noise=t["input_noise_A"],
                        architecture=t["architecture"], compile=t["compile"],
-                       anchor=t["anchor"])  # fmt: skip
+                       anchor=t["anchor"], torsion_features=t["torsion_features"],
+                       torsion_head=t["torsion_head"], slow_targets=t["slow_targets"])  # fmt: skip
 
 
 def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,
@@ -289,8 +300,10 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
         atom_types = str(f.attrs.get("atom_types", "types"))
     device = pick_device(cfg.device)
     anchor = cfg.anchor if method == "sd" else "none"  # the DFF learns structures, not moves
-    train_data = PairData(dataset_h5, "train", anchor).to(device)
-    val_data = PairData(dataset_h5, "val", anchor).to(device)
+    if method == "dff":
+        cfg = replace(cfg, torsion_features=False, torsion_head=False, slow_targets=False)  # it has no anchor
+    train_data = PairData(dataset_h5, "train", anchor, cfg.slow_targets and method == "sd").to(device)
+    val_data = PairData(dataset_h5, "val", anchor, cfg.slow_targets and method == "sd").to(device)
     start = time.perf_counter()
     df = train(cfg, train_data, val_data, workdir, outputs["model"], outputs["metrics"],
                VPSchedule(**schedule_keys), atom_types, objective=objective)  # fmt: skip

@@ -1,6 +1,8 @@
 """The ideal-geometry anchor: it restores bonds and angles, is E(3)-equivariant, keeps the centroid,
 and what training pairs and rollouts condition on."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -247,3 +249,92 @@ def test_the_redraw_holds_phi_and_psi_and_the_methyl_rotations(ala2_resolved):
     # without holding them, the same projection turns phi and psi by degrees
     free = geometry.apply(x, geometry.bank[(torch.linspace(0, 0.99, 8) * 100).long()])
     assert np.abs((dihedrals(free.numpy(), quads) - dihedrals(x.numpy(), quads) + 180) % 360 - 180).max() > 1.0
+
+
+def test_pairs_carry_each_structures_rotatable_torsions_and_a_signed_model_samples_with_them(tmp_path):
+    chain = np.array([[1.3 * k, 0.8 * (k % 2), 0.0] for k in range(6)])
+    pos = chain + np.random.default_rng(0).normal(scale=0.25, size=(300, 6, 3))  # floppy torsions
+    write_chain(tmp_path / "a.h5", pos)
+    pack_dataset([Source(tmp_path / "a.h5", "chain")], tmp_path / "d.h5", 1.0, 0.2, 5.0, "auto", 0)
+    data = PairData(tmp_path / "d.h5", anchor="torsions")
+    quads = data.geometries["chain"].torsions
+    assert quads.tolist() == [[0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5]]
+    sides = data.geometries["chain"].sides  # the smaller side of each torsion's bond
+    assert sides.tolist() == [[0, 0], [0, 1], [1, 3], [1, 4], [1, 5], [2, 4], [2, 5]]  # a tie: the k side
+    b = data.batch(torch.tensor([4, 0, 7]))
+    assert torch.equal(b.torsions, torch.cat([quads + 6 * k for k in range(3)]))
+    assert torch.equal(b.sides, torch.cat([sides + torch.tensor([3 * k, 6 * k]) for k in range(3)]))
+    assert PairData(tmp_path / "d.h5").batch(torch.tensor([0])).torsions is None
+    cfg = TrainConfig(steps=2, batch_size=4, width=8, n_blocks=1, validate_every=2, val_pairs=4, anchor="torsions",
+                      torsion_features=True, torsion_head=True)  # fmt: skip
+    train(cfg, data, data, tmp_path / "w", tmp_path / "model.pt", tmp_path / "m.csv", progress=False)
+    net, meta = load_model(tmp_path / "model.pt")
+    assert net.cfg.torsion_features and net.cfg.torsion_head
+    geometry = IdealGeometry.from_dict(meta["anchor"]["molecules"]["chain"])
+    types, solver = torch.zeros(6, dtype=torch.long), SolverConfig("dpm2", 3)
+    sampler = DisplacementSampler(net, VPSchedule(), solver, types, anchor=geometry)
+    r = torch.as_tensor(pos[:3], dtype=torch.float32)
+    assert torch.isfinite(sampler.sample(r, torch.randn(3, 6, 3))).all()
+    with pytest.raises(ValueError, match="needs the anchor geometry"):
+        DisplacementSampler(net, VPSchedule(), solver, types)
+    with pytest.raises(ValueError, match="torsion_head reads the torsion features"):
+        train(replace(cfg, torsion_features=False), data, None, tmp_path / "w3", tmp_path / "y.pt", tmp_path / "y.csv",
+              progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match=r"train\.torsion_features needs"):
+        train(replace(cfg, anchor="none"), PairData(tmp_path / "d.h5"), None, tmp_path / "w2", tmp_path / "x.pt",
+              tmp_path / "x.csv", progress=False)  # fmt: skip
+
+
+def test_a_torsion_turns_the_smaller_side_of_its_bond_and_a_ring_bond_none():
+    from scoredyn.model.anchor import torsion_sides
+
+    # 0-1-2-3-4 with 5 on 3: the bond 1-2 turns {0, 1}, the bond 2-3 turns {3, 4, 5}
+    bonds = np.array([[0, 1], [1, 2], [2, 3], [3, 4], [3, 5]])
+    assert torsion_sides(6, bonds, np.array([[0, 1, 2, 3], [1, 2, 3, 4]])).tolist() == [
+        [0, 0], [0, 1], [1, 3], [1, 4], [1, 5]]  # fmt: skip
+    ring = np.array([[0, 1], [1, 2], [2, 3], [3, 0], [2, 4]])
+    assert torsion_sides(5, ring, np.array([[0, 1, 2, 3], [1, 2, 4, 4]])).tolist() == [[1, 4]]
+
+
+def test_the_torsion_head_turns_its_side_rigidly_about_the_bond():
+    chain = torch.tensor([[1.3 * k, 0.8 * (k % 2), 0.3 * (k % 3)] for k in range(6)], dtype=torch.float64)
+    torsions, sides = torch.tensor([[1, 2, 3, 4]]), torch.tensor([[0, 4], [0, 5]])
+    net = ScoreNetwork(NetworkConfig(1, 8, 1, cutoff=3.0, equivariant=True, torsion_features=True,
+                                     torsion_head=True)).double()  # fmt: skip
+    torch.nn.init.constant_(net.torsion_head.out[1].bias, 0.7)  # the edge-vector decoder stays zero
+    types, batch = torch.zeros(6, dtype=torch.long), torch.zeros(6, dtype=torch.long)
+    with torch.no_grad():
+        eps = net(torch.zeros_like(chain), torch.tensor([0.5], dtype=torch.float64), chain, types, batch,
+                  torsions=torsions, sides=sides)  # fmt: skip
+    axis = (chain[3] - chain[2]) / (chain[3] - chain[2]).norm()
+    turn = torch.zeros_like(chain)
+    turn[4:] = 0.7 * torch.cross(axis.expand(2, 3), chain[4:] - chain[3], dim=-1)
+    torch.testing.assert_close(eps, turn - turn.mean(0))  # the centroid is the Gaussian skip's
+    # a small turn of that size moves atoms 4 and 5 about the bond and leaves the torsion's other atoms
+    moved = chain + 1e-4 * eps
+    before, after = (dihedrals(x.numpy(), np.array([[1, 2, 3, 4], [1, 2, 3, 5]])) for x in (chain, moved))
+    assert np.all(np.abs(after - before) > 1e-3)
+    np.testing.assert_allclose(bond_lengths(moved.numpy(), np.array([[3, 4], [4, 5]])),
+                               bond_lengths(chain.numpy(), np.array([[3, 4], [4, 5]])), atol=1e-6)  # fmt: skip
+
+
+def test_slow_targets_keep_the_next_frames_torsions_at_the_mean_geometry(tmp_path):
+    chain = np.array([[1.3 * k, 0.8 * (k % 2), 0.0] for k in range(6)])
+    pos = chain + np.random.default_rng(0).normal(scale=0.25, size=(300, 6, 3))
+    write_chain(tmp_path / "a.h5", pos)
+    pack_dataset([Source(tmp_path / "a.h5", "chain")], tmp_path / "d.h5", 1.0, 0.2, 5.0, "auto", 0)
+    frames, slow = PairData(tmp_path / "d.h5", anchor="torsions"), PairData(tmp_path / "d.h5", anchor="torsions",
+                                                                            slow_targets=True)  # fmt: skip
+    assert frames.fingerprint != slow.fingerprint and slow.anchor_record()["slow_targets"]
+    index = torch.arange(20)
+    a, b = frames.batch(index), slow.batch(index)
+    torch.testing.assert_close(a.r, b.r)  # the same conditioning anchors
+    geometry = slow.geometries["chain"]
+    end, slow_end = (a.r + a.z).reshape(20, 6, 3).double(), (b.r + b.z).reshape(20, 6, 3).double()
+    quads = geometry.torsions.numpy()
+    np.testing.assert_allclose(dihedrals(slow_end.numpy(), quads), dihedrals(end.numpy(), quads), atol=0.05)
+    lengths = bond_lengths(slow_end.numpy(), geometry.pairs.numpy())
+    assert np.abs(lengths - geometry.lengths.numpy()).max() < 1e-3 < np.abs(
+        bond_lengths(end.numpy(), geometry.pairs.numpy()) - geometry.lengths.numpy()).max()  # fmt: skip
+    with pytest.raises(ValueError, match="need an anchor"):
+        PairData(tmp_path / "d.h5", slow_targets=True)

@@ -217,3 +217,61 @@ def test_structure_mean_of_mixed_sizes():
     batch = torch.tensor([0, 0, 0, 1, 1])
     torch.testing.assert_close(structure_mean(x, batch, 2), torch.tensor([[2.0, 3.0], [7.0, 8.0]]))
     torch.testing.assert_close(structure_mean(x[:, 0], batch, 2), torch.tensor([2.0, 7.0]))
+
+
+def chains(g: int = 3, n: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """g zig-zag chains of n atoms 1.5 A apart, jittered: r [g n, 3], batch [g n] and one torsion
+    about each inner bond [g (n - 3), 4]."""
+    gen = torch.Generator().manual_seed(seed)
+    one = torch.tensor([[1.3 * k, 0.8 * (k % 2), 0.3 * (k % 3)] for k in range(n)], dtype=torch.float64)
+    r = (one + 0.2 * torch.randn(g, n, 3, generator=gen, dtype=torch.float64)).reshape(-1, 3)
+    quads = torch.tensor([[k, k + 1, k + 2, k + 3] for k in range(n - 3)])
+    torsions = torch.cat([quads + s * n for s in range(g)])
+    return r, torch.arange(g).repeat_interleave(n), torsions
+
+
+def test_torsion_features_break_the_mirror_symmetry_and_keep_rotations():
+    """Distances cannot tell a structure from its mirror image; the torsions' sines can."""
+    from scoredyn.geometry import dihedrals
+    from scoredyn.model.graph import dihedral_cos_sin
+
+    r, batch, torsions = chains()
+    types = torch.zeros(len(r), dtype=torch.long)
+    z = 0.3 * torch.randn(r.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    tau = torch.tensor([0.05, 0.3, 0.8], dtype=torch.float64)
+    cs = dihedral_cos_sin(r, torsions).numpy()
+    want = np.radians(dihedrals(r.numpy(), torsions.numpy()))
+    np.testing.assert_allclose(cs, np.stack([np.cos(want), np.sin(want)], -1), atol=1e-12)
+    rot = random_rotations(1, torch.Generator().manual_seed(2), dtype=torch.float64)[0]
+    mirror = torch.diag(torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64))
+    results = {}
+    for signed in (False, True):
+        torch.manual_seed(0)
+        cfg = NetworkConfig(1, 16, 2, cutoff=3.0, position_scale=2.0, equivariant=True, torsion_features=signed)
+        net = ScoreNetwork(cfg).double()
+        for p in net.decoder.out.parameters():
+            torch.nn.init.normal_(p)
+        with torch.no_grad():
+            out = net(z, tau, r, types, batch, torsions=torsions)
+            turned = net(z @ rot.T, tau, r @ rot.T, types, batch, torsions=torsions)
+            moved = net(z @ mirror, tau, r @ mirror, types, batch, torsions=torsions)
+        torch.testing.assert_close(turned, out @ rot.T, atol=1e-12, rtol=0)
+        results[signed] = float((moved - out @ mirror).abs().max()) / float(out.abs().max())
+    assert results[False] < 1e-12 and results[True] > 1e-3
+
+
+def test_a_torsion_feature_network_needs_the_torsions_on_its_edges():
+    from scoredyn.model.graph import edge_positions, radius_graph
+
+    r, batch, _ = chains()
+    edges = radius_graph(r, batch, 3.0)
+    pairs = torch.tensor([[2, 3], [3, 2], [13, 14]])
+    got = edges[:, edge_positions(edges, len(r), pairs)].T
+    assert torch.equal(got, pairs)
+    with pytest.raises(ValueError, match="not an edge"):
+        edge_positions(edges, len(r), torch.tensor([[0, 5]]))
+    net = ScoreNetwork(NetworkConfig(1, 8, 1, cutoff=3.0, equivariant=True, torsion_features=True)).double()
+    with pytest.raises(ValueError, match="give it the rotatable torsions"):
+        net(torch.zeros_like(r), torch.zeros(3, dtype=torch.float64), r, torch.zeros(len(r), dtype=torch.long), batch)
+    with pytest.raises(ValueError, match="equivariant network only"):
+        ScoreNetwork(NetworkConfig(1, 8, 1, torsion_features=True))

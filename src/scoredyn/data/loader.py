@@ -33,9 +33,20 @@ from scoredyn.model.anchor import IdealGeometry
 class _SizeGroup:
     pos: torch.Tensor  # [F, N, 3] frames of every trajectory with N atoms
     cond: torch.Tensor  # [F, N, 3] the conditioning structure of each frame (its anchor, or the frame itself)
+    target: torch.Tensor  # [F, N, 3] the structure each frame is as a move's end (its slow part, or the frame)
     types: torch.Tensor  # [K, N] atom types of each of those trajectories
     traj_of_frame: torch.Tensor  # [F]
     lag_of_traj: torch.Tensor  # [K]
+    quads: torch.Tensor  # [K, Q, 4] the anchor's rotatable torsions of each trajectory's molecule, -1 padded
+    sides: torch.Tensor  # [K, S, 2] (torsion row, atom) of the atoms each torsion turns, -1 padded
+
+
+def _padded(rows: list[torch.Tensor], width: int) -> torch.Tensor:
+    """Index lists rows (each [Q_k, width]) stacked into [K, max Q_k, width], padded with -1."""
+    out = torch.full((len(rows), max((len(q) for q in rows), default=0), width), -1, dtype=torch.long)
+    for k, q in enumerate(rows):
+        out[k, : len(q)] = q
+    return out
 
 
 class PairData:
@@ -47,9 +58,14 @@ class PairData:
     split : ``train`` or ``val``
     anchor : ``none``, or the ideal-geometry anchor each frame is conditioned on as (``angles`` or
         ``torsions``, see :mod:`scoredyn.model.anchor`; needs the bonds the dataset stores)
+    slow_targets : each pair's next frame is replaced by its slow part: the frame projected onto
+        the anchor's mean geometry with its rotatable torsions held, so that a displacement holds the
+        torsions' and the whole molecule's motion and none of the bond and angle vibrations (which a
+        rollout's ``fast_coordinates: redraw`` draws from MD frames instead); needs an anchor
     """
 
-    def __init__(self, path: Path | str, split: str = "train", anchor: str = "none") -> None:
+    def __init__(self, path: Path | str, split: str = "train", anchor: str = "none",
+                 slow_targets: bool = False) -> None:  # fmt: skip
         path = Path(path)
         try:
             f = h5py.File(path, "r")
@@ -71,8 +87,11 @@ class PairData:
                 ) from None
         self.path, self.split = path, split
         self.geometries: dict[str, IdealGeometry] | None = None
-        self.anchor = anchor
+        if slow_targets and anchor == "none":
+            raise ValueError("slow targets are the frames projected onto the anchor's geometry: they need an anchor")
+        self.anchor, self.slow_targets = anchor, slow_targets
         cond: dict[int, np.ndarray] = {}  # the anchors of each trajectory's frames
+        target: dict[int, np.ndarray] = {}  # their slow parts
         if anchor != "none":
             missing = sorted({molecule[k] for k in loaded if k not in bonds})
             if missing:
@@ -87,6 +106,11 @@ class PairData:
                 frames = np.concatenate([loaded[k][0] for k in ks])
                 self.geometries[name] = IdealGeometry.from_frames(bonds[ks[0]], frames, anchor)
             cond = {k: self.geometries[molecule[k]].apply(torch.from_numpy(v[0])).numpy() for k, v in loaded.items()}
+            if slow_targets:
+                target = {k: self.geometries[molecule[k]].apply(torch.from_numpy(v[0]), hold=True).numpy()
+                          for k, v in loaded.items()}  # fmt: skip
+        quads = {k: self.geometries[molecule[k]].torsions for k in loaded} if self.geometries else {}
+        sides = {k: self.geometries[molecule[k]].sides for k in loaded} if self.geometries else {}
         by_size: dict[int, list[int]] = {}
         for k, (pos, _, _) in loaded.items():
             by_size.setdefault(pos.shape[1], []).append(k)
@@ -101,9 +125,12 @@ class PairData:
                 _SizeGroup(
                     pos=pos,
                     cond=torch.from_numpy(np.concatenate([cond[k] for k in ks])) if anchor != "none" else pos,
+                    target=torch.from_numpy(np.concatenate([target[k] for k in ks])) if slow_targets else pos,
                     types=torch.from_numpy(np.stack([loaded[k][1] for k in ks])).long(),
                     traj_of_frame=torch.from_numpy(np.repeat(np.arange(len(ks)), np.diff(offsets))),
                     lag_of_traj=torch.tensor([loaded[k][2] for k in ks]),
+                    quads=_padded([quads.get(k, torch.zeros((0, 4), dtype=torch.long)) for k in ks], 4),
+                    sides=_padded([sides.get(k, torch.zeros((0, 2), dtype=torch.long)) for k in ks], 2),
                 )
             )
         # each pair as (size group, frame index within the group's table)
@@ -115,7 +142,9 @@ class PairData:
         """SHA-256 of what training sees: the pairs, their frames, the types, the lag and the anchor."""
         h = hashlib.sha256()
         what = (self.vocabulary, self.lag_ps, self.split)
-        h.update(repr(what if self.anchor == "none" else (*what, self.anchor)).encode())
+        if self.anchor != "none":
+            what = (*what, self.anchor, *(("slow",) if self.slow_targets else ()))
+        h.update(repr(what).encode())
         for t in (self.pair_group, self.pair_frame):
             h.update(t.cpu().numpy().tobytes())
         for grp in self.groups:
@@ -129,7 +158,9 @@ class PairData:
         for grp in self.groups:
             grp.pos, grp.types = grp.pos.to(device), grp.types.to(device)
             grp.cond = grp.cond.to(device) if self.anchor != "none" else grp.pos
+            grp.target = grp.target.to(device) if self.slow_targets else grp.pos
             grp.traj_of_frame, grp.lag_of_traj = grp.traj_of_frame.to(device), grp.lag_of_traj.to(device)
+            grp.quads, grp.sides = grp.quads.to(device), grp.sides.to(device)
         self.pair_group, self.pair_frame = self.pair_group.to(device), self.pair_frame.to(device)
         return self
 
@@ -157,7 +188,8 @@ class PairData:
         """The anchor's kind and the geometry of each molecule, as ``model.pt`` records them (None without)."""
         if self.geometries is None:
             return None
-        return {"kind": self.anchor, "molecules": {name: g.to_dict() for name, g in self.geometries.items()}}
+        return {"kind": self.anchor, "slow_targets": self.slow_targets,
+                "molecules": {name: g.to_dict() for name, g in self.geometries.items()}}  # fmt: skip
 
     @property
     def n_types(self) -> int:
@@ -165,7 +197,8 @@ class PairData:
 
     def batch(self, index: torch.Tensor) -> PairBatch:
         """The pairs ``index`` [B] (into this split) as one flat batch."""
-        rs, zs, ts, counts = [], [], [], []
+        rs, zs, ts, counts, qs, ss = [], [], [], [], [], []
+        first = first_q = 0  # flat index of the group's first atom and first torsion
         for gi, grp in enumerate(self.groups):
             sel = index[self.pair_group[index] == gi]
             if len(sel) == 0:
@@ -173,14 +206,22 @@ class PairData:
             t0 = self.pair_frame[sel]
             traj = grp.traj_of_frame[t0]
             r0 = grp.cond[t0]  # [b, N, 3]
-            z = grp.pos[t0 + grp.lag_of_traj[traj]] - r0
+            z = grp.target[t0 + grp.lag_of_traj[traj]] - r0
             rs.append(r0.reshape(-1, 3))
             zs.append(z.reshape(-1, 3))
             ts.append(grp.types[traj].reshape(-1))
             counts.append(torch.full((len(sel),), r0.shape[1], dtype=torch.long, device=r0.device))
+            q, side = grp.quads[traj], grp.sides[traj]  # [b, Q, 4], [b, S, 2]
+            offset = first + r0.shape[1] * torch.arange(len(sel), device=r0.device)  # [b] first atom
+            n_q = (q[..., 0] >= 0).sum(1)
+            offset_q = first_q + torch.cumsum(n_q, 0) - n_q  # [b] first torsion
+            qs.append((q + offset[:, None, None])[q[..., 0] >= 0])
+            ss.append((side + torch.stack([offset_q, offset], -1)[:, None])[side[..., 0] >= 0])
+            first, first_q = first + r0.numel() // 3, first_q + int(n_q.sum())
         counts_t = torch.cat(counts)
         batch = torch.repeat_interleave(torch.arange(len(counts_t), device=counts_t.device), counts_t)
-        return PairBatch(torch.cat(rs), torch.cat(zs), torch.cat(ts), batch, len(counts_t))
+        torsions, sides = (torch.cat(qs), torch.cat(ss)) if self.geometries else (None, None)
+        return PairBatch(torch.cat(rs), torch.cat(zs), torch.cat(ts), batch, len(counts_t), torsions, sides)
 
     def sample(self, batch_size: int, generator: torch.Generator) -> PairBatch:
         """``batch_size`` pairs drawn uniformly with replacement."""

@@ -9,6 +9,7 @@ averaged over atoms and coordinates, so that predicting zero noise scores 1.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +29,10 @@ class PairBatch:
     types : [n] long
     batch : [n] long, sorted structure index
     n_graphs : G
+    torsions : [T, 4] long, one torsion about each rotatable bond of every structure (indices into
+        the flat atoms), for a network with torsion features; None without an anchor
+    sides : [S, 2] long, (row of ``torsions``, atom) of the atoms each torsion turns, for a network
+        with a torsion head; None without an anchor
     """
 
     r: torch.Tensor
@@ -35,6 +40,8 @@ class PairBatch:
     types: torch.Tensor
     batch: torch.Tensor
     n_graphs: int
+    torsions: torch.Tensor | None = None
+    sides: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> PairBatch:
         return PairBatch(
@@ -43,6 +50,8 @@ class PairBatch:
             self.types.to(device, non_blocking=True),
             self.batch.to(device, non_blocking=True),
             self.n_graphs,
+            None if self.torsions is None else self.torsions.to(device, non_blocking=True),
+            None if self.sides is None else self.sides.to(device, non_blocking=True),
         )
 
     def rotated(self, rot: torch.Tensor) -> PairBatch:
@@ -50,7 +59,7 @@ class PairBatch:
         per_atom = rot[self.batch]  # [n, 3, 3]
         r = torch.einsum("nij,nj->ni", per_atom, self.r)
         z = torch.einsum("nij,nj->ni", per_atom, self.z)
-        return PairBatch(r, z, self.types, self.batch, self.n_graphs)
+        return dataclasses.replace(self, r=r, z=z)
 
 
 def dsm_loss(
@@ -79,12 +88,12 @@ def dsm_loss(
         pairs = pairs.rotated(random_rotations(g, generator, dtype=dtype, device=dev))
     if input_noise > 0:
         delta = input_noise * torch.randn(pairs.r.shape, generator=generator, dtype=dtype, device=dev)
-        pairs = PairBatch(pairs.r + delta, pairs.z - delta, pairs.types, pairs.batch, pairs.n_graphs)
+        pairs = dataclasses.replace(pairs, r=pairs.r + delta, z=pairs.z - delta)
     if tau is None:
         tau = schedule.sample_tau(g, generator, dtype, dev, log_snr)
     eps = torch.randn(pairs.z.shape, generator=generator, dtype=dtype, device=dev)
     alpha, sigma = schedule.alpha(tau)[pairs.batch, None], schedule.sigma(tau)[pairs.batch, None]
     z_tau = alpha * (schedule.data_scale * pairs.z) + sigma * eps
-    pred = model(z_tau, tau, pairs.r, pairs.types, pairs.batch)
+    pred = model(z_tau, tau, pairs.r, pairs.types, pairs.batch, torsions=pairs.torsions, sides=pairs.sides)
     sq = ((pred - eps) ** 2).mean(dim=-1)  # [n]
     return structure_mean(sq, pairs.batch, g), tau

@@ -50,7 +50,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from scoredyn.geometry import adjacency, bond_lengths, dihedrals
+from scoredyn.geometry import adjacency, bond_lengths, dihedrals, side_of_bond
 
 #: what the anchor holds (see the module's text)
 KINDS = ("none", "angles", "torsions")
@@ -118,6 +118,21 @@ def rotatable_torsions(n_atoms: int, bonds: np.ndarray, held: np.ndarray) -> np.
     return np.array(out, dtype=int).reshape(-1, 4)
 
 
+def torsion_sides(n_atoms: int, bonds: np.ndarray, torsions: np.ndarray) -> np.ndarray:
+    """The atoms [S, 2] (torsion row, atom) that turn with each torsion i-j-k-l of torsions [Q, 4]:
+    the smaller of the two sides of its bond j-k (either turns the torsion; the other side
+    then turns with the rest of the molecule). A bond in a ring has none."""
+    nbrs = adjacency(n_atoms, np.asarray(bonds, dtype=int).reshape(-1, 2))
+    out = []
+    for q, (_, j, k, _) in enumerate(np.asarray(torsions, dtype=int).reshape(-1, 4).tolist()):
+        try:
+            side = min(side_of_bond(nbrs, j, k), side_of_bond(nbrs, k, j), key=len)
+        except ValueError:
+            continue
+        out += [(q, int(m)) for m in side]
+    return np.array(out, dtype=int).reshape(-1, 2)
+
+
 def _torsions(x: torch.Tensor, quads: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Dihedrals [R, Q] (radians, the sign of :func:`scoredyn.geometry.dihedrals`) of x [R, N, 3] and
     their gradients [R, Q, 4, 3] with respect to the four atoms (Blondel and Karplus, 1996)."""
@@ -145,10 +160,12 @@ class IdealGeometry:
     lengths : [P] their target distances (Angstrom)
     bank : [K, P] the same distances in K MD frames, which :meth:`redraw` picks from
     torsions : [Q, 4] one torsion about each rotatable bond, which :meth:`redraw` holds
+    sides : [S, 2] (torsion row, atom): the atoms on the smaller side of each torsion's bond
+        (:func:`torsion_sides`), which a network's torsion head turns
     """
 
     def __init__(self, pairs: np.ndarray, lengths: np.ndarray, bank: np.ndarray | None = None,
-                 torsions: np.ndarray | None = None) -> None:  # fmt: skip
+                 torsions: np.ndarray | None = None, sides: np.ndarray | None = None) -> None:  # fmt: skip
         self.pairs = torch.as_tensor(np.asarray(pairs, dtype=np.int64).reshape(-1, 2))  # [P, 2]
         self.lengths = torch.as_tensor(np.asarray(lengths, dtype=np.float64).reshape(-1))  # [P]
         if len(self.pairs) != len(self.lengths):
@@ -157,6 +174,7 @@ class IdealGeometry:
         if self.bank is not None and (self.bank.ndim != 2 or self.bank.shape[1] != len(self) or not len(self.bank)):
             raise ValueError("the bank needs one row of distances per frame, one per pair")
         self.torsions = torch.as_tensor(np.asarray([] if torsions is None else torsions, dtype=np.int64).reshape(-1, 4))
+        self.sides = None if sides is None else torch.as_tensor(np.asarray(sides, dtype=np.int64).reshape(-1, 2))
 
     @classmethod
     def from_frames(cls, bonds: np.ndarray, frames: np.ndarray, kind: str = "torsions") -> IdealGeometry:
@@ -172,7 +190,9 @@ class IdealGeometry:
         pairs = np.concatenate(parts)
         lengths = bond_lengths(frames, pairs)  # [T, P]
         every = np.unique(np.linspace(0, len(frames) - 1, min(BANK, len(frames))).round().astype(int))
-        return cls(pairs, lengths.mean(axis=0), lengths[every], rotatable_torsions(frames.shape[1], bonds, pairs))
+        torsions = rotatable_torsions(frames.shape[1], bonds, pairs)
+        sides = torsion_sides(frames.shape[1], bonds, torsions)
+        return cls(pairs, lengths.mean(axis=0), lengths[every], torsions, sides)
 
     def __len__(self) -> int:
         return int(self.pairs.shape[0])
@@ -228,11 +248,14 @@ class IdealGeometry:
     def from_dict(cls, rec: dict[str, list]) -> IdealGeometry:
         bank = rec.get("bank")  # bank and torsions: absent in model.pt files written before the redraw
         return cls(np.asarray(rec["pairs"], dtype=np.int64), np.asarray(rec["lengths"], dtype=np.float64),
-                   None if bank is None else np.asarray(bank, dtype=np.float32), rec.get("torsions"))  # fmt: skip
+                   None if bank is None else np.asarray(bank, dtype=np.float32), rec.get("torsions"),
+                   rec.get("sides"))  # fmt: skip  # sides: absent before the torsion head
 
     def to_dict(self) -> dict[str, object]:
         rec: dict[str, object] = {"pairs": self.pairs.tolist(), "lengths": self.lengths.tolist()}
         if self.bank is not None:
             rec["bank"] = self.bank.clone()  # [K, P] float32
             rec["torsions"] = self.torsions.tolist()
+        if self.sides is not None:
+            rec["sides"] = self.sides.tolist()
         return rec

@@ -20,7 +20,11 @@ and target distances per molecule, which a rollout must use to condition the mod
 was trained; None (and absent before version 3) for a model conditioned on the frames
 themselves. Each molecule's entry also holds ``bank``, the same distances in up to 2000
 training frames [K, P] (float32), which ``rollout.fast_coordinates: redraw`` draws from; a
-version-3 file written without it takes them from the rollout's reference frames.
+version-3 file written without it takes them from the rollout's reference frames. A
+molecule's entry may also hold ``sides`` (the atoms each rotatable torsion turns, for a
+network with ``torsion_head``), and the anchor record ``slow_targets`` (True for a model
+trained to the slow parts of the next frames, which only a redraw can run). The network
+options ``torsion_features`` and ``torsion_head`` are absent from older files and off.
 """
 
 from __future__ import annotations

@@ -42,6 +42,32 @@ def radius_graph(pos: torch.Tensor, batch: torch.Tensor, cutoff: float) -> torch
     return torch.stack([first[g] + i, first[g] + j])
 
 
+def dihedral_cos_sin(pos: torch.Tensor, quads: torch.Tensor) -> torch.Tensor:
+    """(cos, sin) [T, 2] of the dihedrals i-j-k-l of quads [T, 4] (indices into pos [n, 3]), with the
+    sign of :func:`scoredyn.geometry.dihedrals`: the sine changes sign in a mirror image, the cosine does not."""
+    b0 = pos[quads[:, 0]] - pos[quads[:, 1]]
+    b1 = pos[quads[:, 2]] - pos[quads[:, 1]]
+    b2 = pos[quads[:, 3]] - pos[quads[:, 2]]
+    b1 = b1 / b1.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    v = b0 - (b0 * b1).sum(-1, keepdim=True) * b1
+    w = b2 - (b2 * b1).sum(-1, keepdim=True) * b1
+    xy = torch.stack([(v * w).sum(-1), (torch.cross(b1, v, dim=-1) * w).sum(-1)], dim=-1)  # [T, 2]
+    return xy / xy.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+
+
+def edge_positions(edge_index: torch.Tensor, n_nodes: int, pairs: torch.Tensor) -> torch.Tensor:
+    """The index [P] in edge_index [2, E] of each directed pair (i, j) of pairs [P, 2]; a pair that is
+    not an edge raises ValueError."""
+    keys = edge_index[0] * n_nodes + edge_index[1]
+    order = torch.argsort(keys)
+    wanted = pairs[:, 0] * n_nodes + pairs[:, 1]
+    at = torch.searchsorted(keys[order], wanted).clamp_max(max(len(keys) - 1, 0))
+    found = order[at] if len(keys) else at
+    if len(wanted) and (not len(keys) or bool((keys[found] != wanted).any())):
+        raise ValueError("a torsion's central bond is not an edge of the graph: is it longer than the cut-off?")
+    return found
+
+
 def random_rotations(
     n: int, generator: torch.Generator | None = None, dtype=torch.float32, device=None
 ) -> torch.Tensor:

@@ -78,6 +78,10 @@ class DisplacementSampler:
         self.evaluations = 0  # network evaluations so far (each on a whole batch)
         if redraw and (anchor is None or anchor.bank is None):
             raise ValueError("redrawing the fast coordinates needs an anchor geometry with a bank of MD frames")
+        if net.cfg.torsion_features and anchor is None:
+            raise ValueError("a network with torsion features needs the anchor geometry that lists the torsions")
+        if net.cfg.torsion_head and anchor.sides is None:
+            raise ValueError("a network with a torsion head needs an anchor geometry that lists the torsions' sides")
         self.redraw = redraw
         self.noise_draws = 2 if redraw else 1  # standard-normal vectors [N, 3] per replica and move
         self._eps = Compiled(self.net.denoise, compile)
@@ -116,7 +120,15 @@ class DisplacementSampler:
         n_rep, n_atoms = r.shape[:2]
         flat = r.reshape(-1, 3).to(self.device, self.dtype)
         batch = torch.arange(n_rep, device=self.device).repeat_interleave(n_atoms)  # [R N]
-        cond = self.net.condition(flat, self.types.repeat(n_rep), batch)
+        torsions = sides = None
+        if self.net.cfg.torsion_features:
+            quads = self.anchor.torsions.to(self.device)  # [Q, 4]
+            replica = torch.arange(n_rep, device=self.device)[:, None, None]
+            torsions = (quads[None] + n_atoms * replica).reshape(-1, 4)
+            if self.net.cfg.torsion_head:
+                one = self.anchor.sides.to(self.device)  # [S, 2]
+                sides = (one[None] + torch.tensor([len(quads), n_atoms], device=self.device) * replica).reshape(-1, 2)
+        cond = self.net.condition(flat, self.types.repeat(n_rep), batch, torsions=torsions, sides=sides)
         model = ModelWrapper(lambda x, tau: self._eps(x, tau, cond), self.schedule)
         x_T = self.sigma_max * noise.reshape(-1, 3).to(self.device, self.dtype)
         x_0 = solve(model, x_T, self.solver)

@@ -26,7 +26,7 @@ from scoredyn.data.dataset import atom_labels
 from scoredyn.devices import pick_device
 from scoredyn.diffusion.objective import DenoiserObjective
 from scoredyn.diffusion.solver import SolverConfig
-from scoredyn.errors import ScoredynError
+from scoredyn.errors import ConfigError, ScoredynError
 from scoredyn.io import atomic_write_text, claim_workdir
 from scoredyn.md.extract import solute_trajectory, write_for_people
 from scoredyn.md.topology import resolve_molecule
@@ -113,6 +113,11 @@ class RolloutSystem:
             self.solver = solver_config(cfg)
             self.label = self.solver.label()
             redraw = meta["anchor"] is not None and roll["fast_coordinates"] == "redraw"
+            if meta["anchor"] is not None and meta["anchor"].get("slow_targets") and not redraw:
+                raise ConfigError(
+                    f"{model}: trained on the slow parts of the MD frames (train.slow_targets), its moves carry "
+                    "no bond or angle vibrations of their own; set rollout.fast_coordinates to redraw"
+                )
             self.sampler: DisplacementSampler | LangevinSampler = DisplacementSampler(
                 net, meta["schedule"], self.solver, types, self.device, dtype,
                 chunk=roll.get("chunk"), compile=roll["compile"],
