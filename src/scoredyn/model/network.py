@@ -183,11 +183,11 @@ class NodeUpdate(nn.Module):
         return h + self.mlp(torch.cat([h, agg], dim=-1))
 
 
-class EdgeVectorHead(PairMLP):
-    """eps_i = sum_j a_ij u'_ij + c_ij u_ij with (a, c) = M_A([e_ij, h_i, h_j]), zero at initialisation."""
+class ZeroPairMLP(PairMLP):
+    """A PairMLP with ``n_out`` scalar outputs whose last Linear starts at zero (an output head)."""
 
-    def __init__(self, width: int) -> None:
-        super().__init__(width, nn.Sequential(nn.SiLU(), nn.Linear(width, 2)))
+    def __init__(self, width: int, n_out: int) -> None:
+        super().__init__(width, nn.Sequential(nn.SiLU(), nn.Linear(width, n_out)))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -195,6 +195,13 @@ class EdgeVectorHead(PairMLP):
             m.reset_parameters()
         nn.init.zeros_(self.out[1].weight)
         nn.init.zeros_(self.out[1].bias)
+
+
+class EdgeVectorHead(ZeroPairMLP):
+    """eps_i = sum_j a_ij u'_ij + c_ij u_ij with (a, c) = M_A([e_ij, h_i, h_j]), zero at initialisation."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__(width, 2)
 
     def forward(self, e: torch.Tensor, h: torch.Tensor, edge_index: torch.Tensor, r: torch.Tensor,
                 rp: torch.Tensor) -> torch.Tensor:  # fmt: skip
@@ -205,19 +212,12 @@ class EdgeVectorHead(PairMLP):
         return scatter(vec, edge_index[0], dim=0, dim_size=h.shape[0], reduce="sum")
 
 
-class TorsionHead(PairMLP):
+class TorsionHead(ZeroPairMLP):
     """eps_m += w_q t_qm for the atoms m each torsion q turns, w_q = M_W([e_jk, h_j, h_k]), zero at
     initialisation; t_qm is the rigid turn of atom m about the torsion's bond."""
 
     def __init__(self, width: int) -> None:
-        super().__init__(width, nn.Sequential(nn.SiLU(), nn.Linear(width, 1)))
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        for m in (self.w_e, self.w_i, self.w_j):
-            m.reset_parameters()
-        nn.init.zeros_(self.out[1].weight)
-        nn.init.zeros_(self.out[1].bias)
+        super().__init__(width, 1)
 
     def forward(self, e: torch.Tensor, h: torch.Tensor, edge_index: torch.Tensor, cond: Conditioning) -> torch.Tensor:
         """[n, 3]: the turns of every torsion of ``cond`` weighted by their scalars, from edge features e [E, w]
@@ -423,7 +423,6 @@ class ScoreNetwork(nn.Module):
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.LayerNorm)):
                 m.reset_parameters()
-        if isinstance(self.decoder, EdgeVectorHead):
-            self.decoder.reset_parameters()
-        if self.torsion_head is not None:
-            self.torsion_head.reset_parameters()
+        for head in (self.decoder, self.torsion_head):
+            if isinstance(head, ZeroPairMLP):
+                head.reset_parameters()
