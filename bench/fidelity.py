@@ -128,6 +128,24 @@ VARIANTS = {
         Variant("equi+torsions,lr3e-3,turns,tau,slow", "turns,tau trained to the next frames' slow parts",
                 {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
                  "tau_sampling": "uniform", "slow_targets": True}),
+        Variant("equi+torsions,lr3e-3,turns,tau,residual", "turns,tau with the residual weighed evenly over tau",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
+                 "tau_sampling": "uniform", "loss_weighting": "residual"}),
+        Variant("equi+torsions,lr3e-3,turns,residual", "turns (tau uniform in lambda), residual weighed evenly",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
+                 "loss_weighting": "residual"}),
+        Variant("equi+torsions,lr3e-3,turns,tau,residual,cin", "that + the network reads the skip's estimate of b z",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
+                 "tau_sampling": "uniform", "loss_weighting": "residual", "input_scaling": True}),
+        Variant("equi+torsions,lr3e-3,turns,tau,cin", "turns,tau + the network reads the skip's estimate of b z",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
+                 "tau_sampling": "uniform", "input_scaling": True}),
+        Variant("equi+torsions,lr3e-3,turns,tau,mean", "turns,tau + a mean move of the torsions in the skip",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
+                 "tau_sampling": "uniform", "mean_head": True}),
+        Variant("equi+torsions,lr3e-3,turns,tau,residual,cin,mean", "residual,cin + the mean move in the skip",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
+                 "tau_sampling": "uniform", "loss_weighting": "residual", "input_scaling": True, "mean_head": True}),
     ]
 }  # fmt: skip
 
@@ -144,6 +162,9 @@ BASE_RECIPE = {
     "torsion_features": False,
     "torsion_head": False,
     "slow_targets": False,
+    "loss_weighting": "noise",
+    "input_scaling": False,
+    "mean_head": False,
 }
 
 

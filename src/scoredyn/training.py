@@ -68,6 +68,9 @@ class TrainConfig:
     torsion_features: bool = False  # the equivariant network reads the anchor's signed rotatable torsions
     torsion_head: bool = False  # and turns each torsion's bond side by one scalar of its edge (needs torsion_features)
     slow_targets: bool = False  # moves end at the next frame's slow part (PairData's slow_targets; needs an anchor)
+    loss_weighting: str = "noise"  # or "residual": the skip's residual weighed evenly over tau (see dsm_loss)
+    input_scaling: bool = False  # the network reads the skip's estimate of b z (ScoreNetwork.scaled_input)
+    mean_head: bool = False  # the skip's Gaussian has a learned mean move of the torsions (needs torsion_head)
 
 
 class EMA:
@@ -169,14 +172,22 @@ def train(
     ``objective`` defaults to SD's score objective with ``cfg``'s tau sampling and input noise.
     """
     schedule = schedule or VPSchedule()
-    objective = objective or ScoreObjective(schedule, cfg.tau_sampling == "log_snr", cfg.input_noise)
+    if cfg.loss_weighting not in ("noise", "residual"):
+        raise ValueError(f"unknown loss weighting {cfg.loss_weighting!r}; use noise or residual")
+    on_skip = cfg.loss_weighting == "residual" or cfg.input_scaling or cfg.mean_head
+    if objective is None and on_skip and not cfg.gaussian_skip:
+        raise ValueError("train.loss_weighting: residual, train.input_scaling and train.mean_head use the Gaussian "
+                         "skip: set diffusion.parametrisation: gaussian_skip, or turn them off")  # fmt: skip
     device = pick_device(cfg.device)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     ckpt_path = workdir / "checkpoint.pt"
     torch.manual_seed(cfg.seed)
-    use_skip = cfg.gaussian_skip and objective.gaussian_skip
+    use_skip = cfg.gaussian_skip and (objective is None or objective.gaussian_skip)
     skip = displacement_variances(train_data, schedule.data_scale, cfg.seed) if use_skip else (0.0, 0.0)
+    if objective is None:
+        residual_var = skip[0] if cfg.loss_weighting == "residual" else 0.0
+        objective = ScoreObjective(schedule, cfg.tau_sampling == "log_snr", cfg.input_noise, residual_var)
     if cfg.architecture not in ("equivariant", "paper"):
         raise ValueError(f"unknown architecture {cfg.architecture!r}; use equivariant or paper")
     if cfg.torsion_features and (cfg.architecture != "equivariant" or train_data.anchor == "none"):
@@ -184,11 +195,15 @@ def train(
                          "(the anchor lists the rotatable torsions); set it to false")  # fmt: skip
     if cfg.torsion_head and not cfg.torsion_features:
         raise ValueError("train.torsion_head reads the torsion features: set train.torsion_features: true too")
+    if cfg.mean_head and not cfg.torsion_head:
+        raise ValueError("train.mean_head turns the torsion head's sides: set train.torsion_head: true too")
     scale = schedule.data_scale if cfg.position_scale is None else cfg.position_scale
     net_cfg = NetworkConfig(train_data.n_types, cfg.width, cfg.n_blocks, cfg.cutoff, skip_var=skip[0],
                             skip_var_centroid=skip[1], position_scale=scale,
                             equivariant=cfg.architecture == "equivariant",
-                            torsion_features=cfg.torsion_features, torsion_head=cfg.torsion_head)  # fmt: skip
+                            torsion_features=cfg.torsion_features, torsion_head=cfg.torsion_head,
+                            input_scaling=cfg.input_scaling and use_skip,
+                            mean_head=cfg.mean_head and use_skip)  # fmt: skip
     net = ScoreNetwork(net_cfg, schedule).to(device)
     opt = torch.optim.RAdam(net.parameters(), lr=cfg.lr)
     ema = EMA(net, cfg.ema_decay)
@@ -275,7 +290,9 @@ def train_config(cfg_all: Config, steps: int) -> TrainConfig:
                        tau_sampling=t["tau_sampling"], input_noise=t["input_noise_A"],
                        architecture=t["architecture"], compile=t["compile"],
                        anchor=t["anchor"], torsion_features=t["torsion_features"],
-                       torsion_head=t["torsion_head"], slow_targets=t["slow_targets"])  # fmt: skip
+                       torsion_head=t["torsion_head"], slow_targets=t["slow_targets"],
+                       loss_weighting=t["loss_weighting"], input_scaling=t["input_scaling"],
+                       mean_head=t["mean_head"])  # fmt: skip
 
 
 def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,
@@ -301,7 +318,7 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
     device = pick_device(cfg.device)
     anchor = cfg.anchor if method == "sd" else "none"  # the DFF learns structures, not moves
     if method == "dff":
-        cfg = replace(cfg, torsion_features=False, torsion_head=False, slow_targets=False)  # it has no anchor
+        cfg = replace(cfg, torsion_features=False, torsion_head=False, slow_targets=False, mean_head=False)  # no anchor
     train_data = PairData(dataset_h5, "train", anchor, cfg.slow_targets and method == "sd").to(device)
     val_data = PairData(dataset_h5, "val", anchor, cfg.slow_targets and method == "sd").to(device)
     start = time.perf_counter()

@@ -338,3 +338,39 @@ def test_slow_targets_keep_the_next_frames_torsions_at_the_mean_geometry(tmp_pat
         bond_lengths(end.numpy(), geometry.pairs.numpy()) - geometry.lengths.numpy()).max()  # fmt: skip
     with pytest.raises(ValueError, match="need an anchor"):
         PairData(tmp_path / "d.h5", slow_targets=True)
+
+
+def test_the_mean_head_is_the_mean_of_the_sampled_moves_at_every_noise_level():
+    """A mean move inside the Gaussian skip: with the network's own output silent and the mean head
+    turning the torsion's side by a fixed angle, ODE samples have exactly that mean (the skip is
+    then the exact score of N(m, v) at every tau), and at init the mean is zero."""
+    from scoredyn.diffusion.solver import solve
+    from scoredyn.diffusion.wrapper import ModelWrapper
+
+    schedule, reps = VPSchedule(), 1000
+    chain = torch.tensor([[1.3 * k, 0.8 * (k % 2), 0.3 * (k % 3)] for k in range(6)], dtype=torch.float64)
+    cfg = NetworkConfig(1, 8, 1, cutoff=3.0, skip_var=0.04, skip_var_centroid=0.01, position_scale=2.0,
+                        equivariant=True, torsion_features=True, torsion_head=True, mean_head=True)  # fmt: skip
+    net = ScoreNetwork(cfg, schedule).double()
+    r = chain.repeat(reps, 1)
+    batch = torch.arange(reps).repeat_interleave(6)
+    torsions = torch.tensor([[1, 2, 3, 4]]) + 6 * torch.arange(reps)[:, None]
+    sides = torch.stack([torch.arange(reps).repeat_interleave(2), torch.tensor([4, 5]).repeat(reps)
+                         + 6 * torch.arange(reps).repeat_interleave(2)], 1)  # fmt: skip
+    types = torch.zeros(len(r), dtype=torch.long)
+    with torch.no_grad():
+        assert float(net.condition(r, types, batch, torsions=torsions, sides=sides).mean.abs().max()) == 0.0
+        torch.nn.init.constant_(net.mean_head[-1].bias, 0.3)  # radians
+        cond = net.condition(r, types, batch, torsions=torsions, sides=sides)
+        noise = torch.randn(r.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        model = ModelWrapper(lambda x, tau: net.denoise(x, tau, cond), schedule)
+        tau_max = torch.tensor(schedule.tau_max, dtype=torch.float64)
+        z = solve(model, schedule.sigma(tau_max) * noise, SolverConfig("dpm3", 20)) / schedule.data_scale
+    axis = (chain[3] - chain[2]) / (chain[3] - chain[2]).norm()
+    turn = torch.zeros_like(chain)
+    turn[4:] = 0.3 * torch.cross(axis.expand(2, 3), chain[4:] - chain[3], dim=-1)
+    want = turn - turn.mean(0)  # Angstrom; the centroid is the skip's
+    got = z.reshape(reps, 6, 3)
+    got = (got - got.mean(1, keepdim=True)).mean(0)
+    torch.testing.assert_close(got, want, atol=0.01, rtol=0)  # sd of a mean: 0.1 / sqrt(1000) = 0.003 A
+    assert float(want.abs().max()) > 0.2

@@ -116,6 +116,10 @@ def test_kinetics_rows_read_every_method_at_the_coarsest_step(rng):
     assert v["fpt alpha->beta", "SD/MD", "mfpt_ratio"] == pytest.approx(0.5)
     assert v["fpt beta->alpha", "SD/MD", "mfpt_ratio"] == pytest.approx(1.25)
     assert v["population alpha", "MD", "fraction"] == pytest.approx(1 / 3)
+    assert v["population alpha", "MD split-half", "abs_difference"] == pytest.approx(0.0)  # 5 cycles each half
+    lopsided = _observed(rng, 400, assignment=np.r_[np.zeros(300, int), np.ones(100, int)], dt=0.1)
+    w = kinetics_rows("mol", {"MD": lopsided}, n_boot=20)[0].set_index(["observable", "method", "statistic"]).value
+    assert w["population beta", "MD split-half", "abs_difference"] == pytest.approx(0.5)  # halves 0 and 0.5
     assert v["fpt alpha->beta", "MD", "n"] == 9  # the first dwell starts the record, it is no passage
     assert means["SD"]["alpha", "beta"][0] == pytest.approx(5.0) and len(passages["SD"]["beta", "alpha"]) == 4
 

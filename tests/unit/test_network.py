@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -130,6 +132,9 @@ def test_gaussian_skip_with_a_silent_network_samples_the_data_variances():
     centroid = z.mean(1, keepdim=True)
     assert abs(float((z - centroid).pow(2).mean()) / 0.36 - 1) < 0.03
     assert abs(float(centroid.pow(2).mean()) / 0.04 - 1) < 0.05
+    assert float(sampler.mean_move(r[:10]).abs().max()) < 1e-12  # a zero-mean Gaussian's mean move
+    torch.nn.init.constant_(net.decoder.net[-1].bias, 0.5)  # a network with something to say
+    assert float(sampler.mean_move(r[:10]).abs().max()) > 1e-3
     with pytest.raises(ValueError, match="schedule"):
         ScoreNetwork(cfg)
 
@@ -275,3 +280,34 @@ def test_a_torsion_feature_network_needs_the_torsions_on_its_edges():
         net(torch.zeros_like(r), torch.zeros(3, dtype=torch.float64), r, torch.zeros(len(r), dtype=torch.long), batch)
     with pytest.raises(ValueError, match="equivariant network only"):
         ScoreNetwork(NetworkConfig(1, 8, 1, torsion_features=True))
+
+
+def test_input_scaling_reads_the_next_frame_at_low_noise_and_the_structure_alone_at_high_noise():
+    """With ``input_scaling`` the network reads the skip's estimate of b z: at tau -> 0 the after
+    edges are still the next frame's bonds; at tau = 1 its output no longer depends on z_tau,
+    so the mean move it must give there is a function of the conditioning structure alone."""
+    schedule = VPSchedule()
+    b = schedule.data_scale
+    pairs = make_pairs(g=2, seed=3)
+    r, z = pairs.r.double(), pairs.z.double()
+    cfg = NetworkConfig(3, 16, 2, skip_var=0.3, skip_var_centroid=0.05, position_scale=b, equivariant=True,
+                        input_scaling=True)  # fmt: skip
+    net = ScoreNetwork(cfg, schedule).double()
+    for p in net.decoder.out.parameters():  # the zero-initialised last layer would hide everything
+        torch.nn.init.normal_(p)
+    cond = net.condition(r, pairs.types, pairs.batch)
+    i, j = cond.edge_index
+    low = torch.tensor(1e-3, dtype=torch.float64)
+    z_tau = schedule.alpha(low) * (b * z) + schedule.sigma(low) * torch.randn(z.shape, dtype=torch.float64)
+    got = net.after_edges(net.scaled_input(z_tau, low, cond), cond).norm(dim=-1)
+    torch.testing.assert_close(got, b * ((r + z)[j] - (r + z)[i]).norm(dim=-1), atol=0.05, rtol=0)
+    high = torch.tensor(1.0, dtype=torch.float64)
+    noise = [torch.randn(z.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(k)) for k in (1, 2)]
+    skip = [net.gaussian_skip(x, high, cond)[0] for x in noise]
+    outs = [net.denoise(x, high, cond) - s for x, s in zip(noise, skip, strict=True)]  # the network's own part
+    plain = ScoreNetwork(dataclasses.replace(cfg, input_scaling=False), schedule).double()
+    plain.load_state_dict(net.state_dict())
+    plain_outs = [plain.denoise(x, high, cond) - s for x, s in zip(noise, skip, strict=True)]
+    assert float((outs[0] - outs[1]).abs().max()) < 0.01 * float((plain_outs[0] - plain_outs[1]).abs().max())
+    with pytest.raises(ValueError, match="skip_var"):
+        ScoreNetwork(NetworkConfig(3, 16, 2, equivariant=True, input_scaling=True), schedule)

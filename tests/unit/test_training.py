@@ -169,3 +169,50 @@ def test_compiled_training_trains_the_same_model_and_resumes_a_plain_checkpoint(
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(mixed["train_loss"], plain["train_loss"], rtol=1e-3)
+
+
+def test_residual_weighting_scores_a_silent_network_one_at_every_noise_level():
+    """On Gaussian displacements the skip alone is the exact noise prediction. Its plain noise
+    loss is the posterior variance s_tau^2, which vanishes at high noise (so the network's
+    output, the mean move there, is weighed by almost nothing); the residual weighting
+    scores it 1 at every tau, like a network regressing its unit-scale target."""
+    from scoredyn.diffusion.loss import PairBatch, dsm_loss, residual_scale2
+    from scoredyn.diffusion.schedule import VPSchedule
+    from scoredyn.model.network import NetworkConfig, ScoreNetwork
+
+    schedule, g, n, v = VPSchedule(), 600, 8, 0.3  # v: variance per coordinate of b z
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(g * n, 3, generator=gen, dtype=torch.float64) * v**0.5 / schedule.data_scale
+    r = torch.randn(g * n, 3, generator=gen, dtype=torch.float64) * 1.5
+    batch = torch.arange(g).repeat_interleave(n)
+    pairs = PairBatch(r, z, torch.zeros(g * n, dtype=torch.long), batch, g)
+    # iid atoms: the centroid-free second moment is v (N - 1) / N, the centroid's v / N
+    net = ScoreNetwork(NetworkConfig(1, 8, 1, skip_var=v * (n - 1) / n, skip_var_centroid=v / n,
+                                     equivariant=True), schedule).double()  # fmt: skip
+    for tau in (0.05, 0.3, 0.6, 0.9, 1.0):
+        taus = torch.full((g,), tau, dtype=torch.float64)
+        with torch.no_grad():
+            plain, _ = dsm_loss(net, pairs, schedule, gen, tau=taus)
+            even, _ = dsm_loss(net, pairs, schedule, gen, tau=taus, residual_var=v * (n - 1) / n)
+        s2 = float(residual_scale2(schedule, taus, batch, g, v * (n - 1) / n)[0])
+        assert abs(float(plain.mean()) / s2 - 1) < 0.05, tau
+        assert abs(float(even.mean()) - 1) < 0.05, tau
+    assert s2 < 1e-4  # tau = 1: the plain loss all but ignores the network there
+
+
+def test_residual_weighting_and_input_scaling_train_validate_plainly_and_are_recorded(dataset, tmp_path):
+    cfg = TrainConfig(steps=5, loss_weighting="residual", input_scaling=True, **SMALL)
+    df = train(cfg, PairData(dataset), PairData(dataset, "val"), tmp_path, tmp_path / "model.pt",
+               tmp_path / "m.csv", atom_types="elements", progress=False)  # fmt: skip
+    assert np.isfinite(df["train_loss"]).all()
+    assert df["val_loss"].iloc[-1] != df["val_loss_train_draw"].iloc[-1]  # plain loss, and the weighted one
+    net, meta = load_model(tmp_path / "model.pt")
+    assert meta["objective"]["loss_weighting"] == "residual" and net.cfg.input_scaling
+    plain = run(dataset, tmp_path, 10)  # the noise weighting starts afresh instead of resuming
+    assert list(plain["step"]) == [5, 10]
+    with pytest.raises(ValueError, match="parametrisation: gaussian_skip"):
+        train(TrainConfig(steps=5, input_scaling=True, gaussian_skip=False, **SMALL), PairData(dataset),
+              None, tmp_path / "b", tmp_path / "b.pt", tmp_path / "b.csv", progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match="loss weighting"):
+        train(TrainConfig(steps=5, loss_weighting="snr", **SMALL), PairData(dataset),
+              None, tmp_path / "c", tmp_path / "c.pt", tmp_path / "c.csv", progress=False)  # fmt: skip

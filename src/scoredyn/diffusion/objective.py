@@ -38,6 +38,7 @@ class ScoreObjective:
     schedule: VPSchedule
     log_snr: bool = False
     input_noise: float = 0.0
+    residual_var: float = 0.0  # > 0: weigh the network's residual evenly over tau (see dsm_loss)
 
     kind: ClassVar[str] = "sd"
     buckets: ClassVar[tuple[float, ...]] = TAU_BUCKETS
@@ -47,25 +48,30 @@ class ScoreObjective:
         """Distinct training pairs per minibatch."""
         return batch_size
 
-    @property
-    def validates_train_draw(self) -> bool:
-        """Whether validation also reports the loss under the training draw (it differs from the fixed one)."""
-        return self.log_snr
-
     def loss(self, net: torch.nn.Module, pairs: PairBatch, generator: torch.Generator | None,
              training: bool = True, input_noise: bool = True) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
         """Per-structure losses [G] and diffusion times [G].
 
-        ``training`` draws tau as training does (uniform in lambda with ``log_snr``), else
-        uniformly in tau, the fixed validation draw; ``input_noise=False`` leaves the
+        ``training`` draws tau as training does (uniform in lambda with ``log_snr``) and
+        weighs it as training does (``residual_var``), else uniformly in tau with the plain
+        noise loss, the fixed validation draw; ``input_noise=False`` leaves the
         conditioning structures as they are (validation).
         """
         log_snr = self.log_snr if training else False
         noise = self.input_noise if training and input_noise else 0.0
-        return dsm_loss(net, pairs, self.schedule, generator, log_snr=log_snr, input_noise=noise)
+        var = self.residual_var if training else 0.0
+        return dsm_loss(net, pairs, self.schedule, generator, log_snr=log_snr, input_noise=noise, residual_var=var)
+
+    @property
+    def validates_train_draw(self) -> bool:
+        """Whether validation also reports the loss under the training draw (it differs from the fixed one)."""
+        return self.log_snr or self.residual_var > 0
 
     def record(self) -> dict[str, Any]:
-        return {"kind": self.kind, "log_snr": self.log_snr, "input_noise": self.input_noise}
+        rec: dict[str, Any] = {"kind": self.kind, "log_snr": self.log_snr, "input_noise": self.input_noise}
+        if self.residual_var > 0:  # absent from records written before the weighting existed
+            rec["loss_weighting"] = "residual"
+        return rec
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ Every number is one tidy row ``(molecule, observable, method, statistic, value)`
 ``method`` is a method's own name (``MD``, ``SD``) for its own statistics, ``SD vs MD``
 for a distance between the two, ``MD split-half`` for the distance between the two
 halves of a method's own trajectory (the noise floor of that distance), and
-``SD/MD`` for a ratio.
+``SD/MD`` for a ratio. A state population's ``split-half`` row is the absolute
+difference of the two halves' populations (``abs_difference``): with few transitions in
+a short trajectory, that is the scale on which two populations can be told apart.
 
 Binning (fixed, so that numbers are comparable between runs):
 
@@ -198,6 +200,10 @@ def kinetics_rows(
         coarse = obs.assignment[:: max(1, round(dt / obs.dt_ps))]
         for s, p in zip(obs.states, populations(obs.assignment, len(obs.states)), strict=True):
             rows.add(f"population {s}", method, "fraction", p)
+        # the noise of a population: how far the two halves of the trajectory disagree
+        first, second = (populations(h.assignment, len(obs.states)) for h in halves(obs))
+        for s, p, q in zip(obs.states, first, second, strict=True):
+            rows.add(f"population {s}", f"{method} split-half", "abs_difference", abs(p - q))
         passages[method], means[method] = {}, {}
         for i, a in enumerate(obs.states):
             for j, b in enumerate(obs.states):

@@ -124,6 +124,18 @@ from scoredyn.model.graph import dihedral_cos_sin, edge_positions, radius_graph
 from scoredyn.model.layers import MLP, GaussianFourier
 
 
+def centroid_free_variance(var: float, counts: torch.Tensor) -> torch.Tensor:
+    """The variance v N / (N - 1) of each centroid-free mode of an N-atom structure whose
+    centroid-free displacement has per-coordinate second moment ``var`` (``counts``: N per atom)."""
+    return var * counts / (counts - 1).clamp(min=1)
+
+
+def residual_variance(alpha2: torch.Tensor, sigma2: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """The posterior variance alpha^2 v / (alpha^2 v + sigma^2) of the noise of a Gaussian mode of
+    data variance v: the square of the scale the Gaussian skip gives the network's output."""
+    return alpha2 * v / (alpha2 * v + sigma2)
+
+
 @dataclass(frozen=True)
 class NetworkConfig:
     """Hyperparameters (Table 1 of the paper: width 200, 5 blocks, 4 A cut-off)."""
@@ -139,6 +151,8 @@ class NetworkConfig:
     equivariant: bool = False  # invariant edge inputs and an edge-vector output (E(3)-equivariant)
     torsion_features: bool = False  # signed torsions of rotatable bonds on their edges (equivariant only)
     torsion_head: bool = False  # one scalar per rotatable torsion turning its bond's smaller side
+    input_scaling: bool = False  # the network reads the skip's estimate of b z, not z_tau (needs the skip)
+    mean_head: bool = False  # the skip's Gaussian has a mean: each torsion turned by a scalar of r_t alone
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -246,6 +260,7 @@ class Conditioning(NamedTuple):
     torsion_edges: torch.Tensor | None = None  # [2, T] the edges j->k and k->j of each
     sides: torch.Tensor | None = None  # [S, 2] (torsion, atom) of the atoms each turns, with torsion_head
     turns: torch.Tensor | None = None  # [S, 3] e_jk x (r_m - r_k) of each, Angstrom
+    mean: torch.Tensor | None = None  # [n, 3] the skip's mean of b z, centroid-free, with mean_head
 
 
 class ScoreNetwork(nn.Module):
@@ -273,6 +288,8 @@ class ScoreNetwork(nn.Module):
         super().__init__()
         if cfg.skip_var > 0 and schedule is None:
             raise ValueError("a network with a Gaussian skip needs its noise schedule")
+        if cfg.input_scaling and cfg.skip_var <= 0:
+            raise ValueError("input_scaling uses the Gaussian skip's variance: it needs skip_var > 0")
         if cfg.torsion_features and not cfg.equivariant:
             raise ValueError("torsion features are an input of the equivariant network only")
         if cfg.torsion_head and not cfg.torsion_features:
@@ -287,6 +304,10 @@ class ScoreNetwork(nn.Module):
         self.nodes = nn.ModuleList(NodeUpdate(w) for _ in range(cfg.n_blocks))
         self.decoder = EdgeVectorHead(w) if cfg.equivariant else MLP(w, w, 3, layer_norm=False)
         self.torsion_head = TorsionHead(w) if cfg.torsion_head else None
+        if cfg.mean_head and not (cfg.torsion_head and cfg.skip_var > 0):
+            raise ValueError("the mean head turns the torsion head's sides in the Gaussian skip: it needs both")
+        self.mean_head = nn.Sequential(nn.Linear(3 * w, w), nn.SiLU(), nn.Linear(w, 1)) if cfg.mean_head else None
+        self._zero_mean()
 
     def condition(
         self,
@@ -328,9 +349,31 @@ class ScoreNetwork(nn.Module):
             j, k = torsions[sides[:, 0], 1], torsions[sides[:, 0], 2]  # [S]
             axis = r[k] - r[j]
             turns = torch.cross(axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-6), r[sides[:, 1]] - r[k], dim=-1)
-        return Conditioning(r, batch, edge_index, self.node_type(onehot), rij, static, counts, n_graphs,
+        h_type = self.node_type(onehot)
+        mean = None
+        if self.mean_head is not None:
+            mean = self._torsion_mean(h_type, static, torsions, torsion_edges, sides, turns, batch, n_graphs)
+        return Conditioning(r, batch, edge_index, h_type, rij, static, counts, n_graphs,
                             torsions if torsion_edges is not None else None, torsion_edges,
-                            sides if turns is not None else None, turns)  # fmt: skip
+                            sides if turns is not None else None, turns, mean)  # fmt: skip
+
+    def _torsion_mean(self, h_type: torch.Tensor, static: torch.Tensor, torsions: torch.Tensor,
+                      torsion_edges: torch.Tensor, sides: torch.Tensor, turns: torch.Tensor, batch: torch.Tensor,
+                      n_graphs: int) -> torch.Tensor:  # fmt: skip
+        r"""The mean move [n, 3] (b-scaled) of the Gaussian skip: each rotatable torsion's smaller side
+        turned by :math:`\theta_k`, one scalar of the conditioning structure alone (the torsion's own
+        edge, with its cosine and sine, and the types of its bond atoms), centroid removed.
+
+        The noise loss weighs the network's own output by the skip's posterior variance, which
+        vanishes at high noise where that output is the mean move; and a mean that the network
+        gives only at high noise is undone at lower noise, so sampled moves keep about half of
+        it. A mean inside the Gaussian is the same at every noise level by construction.
+        """
+        x = torch.cat([static[torsion_edges[0]], h_type[torsions[:, 1]], h_type[torsions[:, 2]]], dim=-1)
+        theta = self.mean_head(x)[:, 0]  # [T] radians
+        turn = theta[sides[:, 0], None] * turns  # [S, 3] Angstrom
+        m = self.cfg.position_scale * scatter(turn, sides[:, 1], dim=0, dim_size=len(h_type), reduce="sum")
+        return m - scatter(m, batch, dim=0, dim_size=n_graphs, reduce="mean")[batch]
 
     @staticmethod
     def _on_torsion_edges(feats: torch.Tensor, weight: torch.Tensor, edges: torch.Tensor, n_edges: int) -> torch.Tensor:
@@ -382,8 +425,9 @@ class ScoreNetwork(nn.Module):
         """Predicted noise [n, 3] of z [n, 3] at diffusion times tau: [G], or 0-d when all structures share it."""
         time = self.node_time(self.rff(tau.reshape(-1)))  # [G or 1, w]
         h = cond.h_type + (time[cond.batch] if tau.dim() else time)
-        rp = self.after_edges(z, cond)
-        e = self.encode_edges(rp, cond, z)
+        seen = self.scaled_input(z, tau, cond) if self.cfg.input_scaling else z
+        rp = self.after_edges(seen, cond)
+        e = self.encode_edges(rp, cond, seen)
         for edge_block, node_block in zip(self.edges, self.nodes, strict=True):
             e = edge_block(e, h, cond.edge_index)
             h = node_block(h, e, cond.edge_index)
@@ -408,16 +452,34 @@ class ScoreNetwork(nn.Module):
         data variance v N / (N - 1) and unit noise variance, and one centroid mode whose
         noise variance is 1 / N: hence the factors of N below.
         """
+        alpha2, sigma2 = self._alpha2_sigma2(tau, cond)
+        centroid = scatter(z, cond.batch, dim=0, dim_size=cond.n_graphs, reduce="mean")[cond.batch]  # [n, 3]
+        v = centroid_free_variance(self.cfg.skip_var, cond.counts)
+        vc = self.cfg.skip_var_centroid * cond.counts
+        sigma = sigma2.sqrt()
+        free = z - centroid if cond.mean is None else z - centroid - alpha2.sqrt() * cond.mean
+        exact = sigma * (free / (alpha2 * v + sigma2) + centroid / (alpha2 * vc + sigma2))
+        return exact, torch.sqrt(residual_variance(alpha2, sigma2, v))
+
+    def scaled_input(self, z: torch.Tensor, tau: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+        r"""The Gaussian posterior mean of b z given z_tau [n, 3], which the network reads with
+        ``input_scaling``: :math:`\alpha_\tau v' z_\tau / (\alpha_\tau^2 v' + \sigma_\tau^2)`.
+
+        At low noise it is :math:`z_\tau/\alpha_\tau \to b z`, so the after edges are still the
+        next frame's bonds; at high noise it goes to zero, so the network sees the conditioning
+        structure alone where its output is the mean move, instead of edges swamped by unit
+        noise (the input scaling c_in of Karras et al. 2022, written for this skip).
+        """
+        alpha2, sigma2 = self._alpha2_sigma2(tau, cond)
+        v = centroid_free_variance(self.cfg.skip_var, cond.counts)
+        return z * (alpha2.sqrt() * v / (alpha2 * v + sigma2))
+
+    def _alpha2_sigma2(self, tau: torch.Tensor, cond: Conditioning) -> tuple[torch.Tensor, torch.Tensor]:
+        """alpha_tau^2 and sigma_tau^2, [n, 1] for per-structure tau [G], else 0-d."""
         alpha2, sigma2 = self.schedule.alpha(tau) ** 2, self.schedule.sigma(tau) ** 2
         if tau.dim():
             alpha2, sigma2 = alpha2[cond.batch, None], sigma2[cond.batch, None]  # [n, 1]
-        centroid = scatter(z, cond.batch, dim=0, dim_size=cond.n_graphs, reduce="mean")[cond.batch]  # [n, 3]
-        counts = cond.counts
-        v = self.cfg.skip_var * counts / (counts - 1).clamp(min=1)
-        vc = self.cfg.skip_var_centroid * counts
-        sigma = sigma2.sqrt()
-        exact = sigma * ((z - centroid) / (alpha2 * v + sigma2) + centroid / (alpha2 * vc + sigma2))
-        return exact, torch.sqrt(alpha2 * v / (alpha2 * v + sigma2))
+        return alpha2, sigma2
 
     def reset_parameters(self) -> None:
         for m in self.modules():
@@ -426,3 +488,10 @@ class ScoreNetwork(nn.Module):
         for head in (self.decoder, self.torsion_head):
             if isinstance(head, ZeroPairMLP):
                 head.reset_parameters()
+        self._zero_mean()
+
+    def _zero_mean(self) -> None:
+        """No mean move at the start: the plain zero-mean skip."""
+        if self.mean_head is not None:
+            nn.init.zeros_(self.mean_head[-1].weight)
+            nn.init.zeros_(self.mean_head[-1].bias)

@@ -32,7 +32,7 @@ from scoredyn.diffusion.solver import SolverConfig, solve
 from scoredyn.diffusion.wrapper import ModelWrapper
 from scoredyn.model.anchor import IdealGeometry
 from scoredyn.model.compiled import Compiled
-from scoredyn.model.network import ScoreNetwork
+from scoredyn.model.network import Conditioning, ScoreNetwork
 
 #: replicas per network batch on a CPU (per-replica cost rises beyond about 30; see bench/speed.py)
 CPU_CHUNK = 16
@@ -118,6 +118,28 @@ class DisplacementSampler:
 
     def _sample(self, r: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         n_rep, n_atoms = r.shape[:2]
+        cond = self.condition(r)
+        model = ModelWrapper(lambda x, tau: self._eps(x, tau, cond), self.schedule)
+        x_T = self.sigma_max * noise.reshape(-1, 3).to(self.device, self.dtype)
+        x_0 = solve(model, x_T, self.solver)
+        self.evaluations += model.evaluations
+        return (x_0 / self.schedule.data_scale).reshape(n_rep, n_atoms, 3)
+
+    @torch.inference_mode()
+    def mean_move(self, r: torch.Tensor) -> torch.Tensor:
+        """The model's mean displacement [R, N, 3] (Angstrom) for structures r [R, N, 3]: its data
+        prediction at tau_max from a zero noisy displacement. A model whose score is exact at
+        every noise level samples moves with this mean (a diagnostic of the drift, not a move)."""
+        a = r if self.anchor is None else self.anchor.apply(r)
+        tau = torch.tensor(self.schedule.tau_max, device=self.device, dtype=self.dtype)
+        cond = self.condition(a)
+        x = torch.zeros(a.numel() // 3, 3, device=self.device, dtype=self.dtype)
+        x0 = ModelWrapper(lambda x, t: self.net.denoise(x, t, cond), self.schedule).data(x, tau)
+        return (a - r) + (x0 / self.schedule.data_scale).reshape(a.shape).to(r.dtype)
+
+    def condition(self, r: torch.Tensor) -> Conditioning:
+        """The network's conditioning of structures r [R, N, 3] (the anchor's, when moves start there)."""
+        n_rep, n_atoms = r.shape[:2]
         flat = r.reshape(-1, 3).to(self.device, self.dtype)
         batch = torch.arange(n_rep, device=self.device).repeat_interleave(n_atoms)  # [R N]
         torsions = sides = None
@@ -128,9 +150,4 @@ class DisplacementSampler:
             if self.net.cfg.torsion_head:
                 one = self.anchor.sides.to(self.device)  # [S, 2]
                 sides = (one[None] + torch.tensor([len(quads), n_atoms], device=self.device) * replica).reshape(-1, 2)
-        cond = self.net.condition(flat, self.types.repeat(n_rep), batch, torsions=torsions, sides=sides)
-        model = ModelWrapper(lambda x, tau: self._eps(x, tau, cond), self.schedule)
-        x_T = self.sigma_max * noise.reshape(-1, 3).to(self.device, self.dtype)
-        x_0 = solve(model, x_T, self.solver)
-        self.evaluations += model.evaluations
-        return (x_0 / self.schedule.data_scale).reshape(n_rep, n_atoms, 3)
+        return self.net.condition(flat, self.types.repeat(n_rep), batch, torsions=torsions, sides=sides)
