@@ -1,7 +1,7 @@
 """Whether a model has learned the drift of a dihedral: E[dphi | phi] of single moves against MD's.
 
-From MD production frames ``--lag`` ps apart, each model draws one SD move per frame (the
-config's solver and fast coordinates), and the table gives, for the first dihedral of the
+From MD production frames one model lag apart (1 ps in the demo), each model draws one SD
+move per frame (the config's solver and the ``--fast`` coordinates), and the table gives, for the first dihedral of the
 molecule (phi), the least-squares slope of the change over one move against its start
 value, their correlation and the change's standard deviation:
 
@@ -16,7 +16,7 @@ value, their correlation and the change's standard deviation:
 A slope of 0 is a model that does not pull phi back into its basin at all; SD then wanders
 into phi > 0, where MD rarely goes.
 
-    .venv/bin/python bench/drift.py LABEL=results/demo/models/alanine-dipeptide/model.pt ...
+    .venv/bin/python bench/drift.py LABEL=results/demo/model/model.pt ...
         [--run results/demo] [--config config.yaml] [--fast redraw]
 """
 
@@ -70,7 +70,7 @@ def main() -> None:
         sampler, mol = system.sampler, system.molecule
         stride = max(1, round(system.lag_ps / reference.timestep))
         r, nxt = reference.pos[:-stride:stride], reference.pos[stride::stride]
-        phi = next(iter(mol.dihedral_values(r)))
+        phi = next(iter(mol.dihedral_atoms))
         start = mol.dihedral_values(r)[phi]
         if lag is None:
             lag = system.lag_ps

@@ -134,7 +134,7 @@ class DisplacementSampler:
         tau = torch.tensor(self.schedule.tau_max, device=self.device, dtype=self.dtype)
         cond = self.condition(a)
         x = torch.zeros(a.numel() // 3, 3, device=self.device, dtype=self.dtype)
-        x0 = ModelWrapper(lambda x, t: self.net.denoise(x, t, cond), self.schedule).data(x, tau)
+        x0 = ModelWrapper(lambda z, t: self.net.denoise(z, t, cond), self.schedule).data(x, tau)
         return (a - r) + (x0 / self.schedule.data_scale).reshape(a.shape).to(r.dtype)
 
     def condition(self, r: torch.Tensor) -> Conditioning:
