@@ -11,6 +11,7 @@ CONFIG ?=
 .PHONY: run test setup gromacs compiler lint dry-run clean
 
 run: setup
+	$(BIN)/scoredyn check-config $(CONFIG)
 	$(BIN)/snakemake --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG))
 
 test: setup

@@ -13,10 +13,13 @@ from scoredyn.errors import ScoredynError
 
 
 def _check_config(args: argparse.Namespace) -> None:
-    from scoredyn.config import load_config
+    from scoredyn.config import load_config, merge_configs
 
-    cfg = load_config(args.config)
-    print(f"{args.config}: valid; run {cfg.run!r}, molecules {', '.join(cfg.molecules)}")
+    alone = args.alone or args.config.resolve() == args.base.resolve()
+    files = [args.config] if alone else [args.base, args.config]
+    where = " + ".join(map(str, files))
+    cfg = load_config(merge_configs(files), where=where)
+    print(f"{where}: valid; run {cfg.run!r}, molecules {', '.join(cfg.molecules)}")
 
 
 def _check_molecule(args: argparse.Namespace) -> None:
@@ -38,30 +41,12 @@ def _info(args: argparse.Namespace) -> None:
         print(f"  {k}: {v}")
 
 
-def _merged(files: list[Path]) -> dict:
-    """Config files overlaid in order, as Snakemake overlays --configfile on config.yaml."""
-    import yaml
-
-    def merge(a: dict, b: dict) -> dict:
-        out = dict(a)
-        for k, v in b.items():
-            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-        return out
-
-    raw: dict = {}
-    for f in files:
-        if not f.is_file():
-            raise ScoredynError(f"{f}: no such config file")
-        raw = merge(raw, yaml.safe_load(f.read_text()) or {})
-    return raw
-
-
 def _estimate(args: argparse.Namespace) -> None:
-    from scoredyn.config import load_config
+    from scoredyn.config import load_config, merge_configs
     from scoredyn.estimate import estimate, measure
 
-    small = load_config(_merged([args.base, *args.small]))
-    target = load_config(_merged([args.base, *args.config]))
+    small = load_config(merge_configs([args.base, *args.small]))
+    target = load_config(merge_configs([args.base, *args.config]))
     results = args.results or Path("results") / small.run
     table = estimate(target, small, measure(small, results))
     print(f"estimated cost of run {target.run!r}, from the measured run {small.run!r} in {results}:")
@@ -72,8 +57,10 @@ def _estimate(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scoredyn", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("check-config", help="validate a workflow config")
-    c.add_argument("config", type=Path)
+    c = sub.add_parser("check-config", help="validate a workflow config, overlaid on --base as Snakemake does")
+    c.add_argument("config", type=Path, nargs="?", default=Path("config.yaml"))
+    c.add_argument("--base", type=Path, default=Path("config.yaml"), help="the workflow's default config")
+    c.add_argument("--alone", action="store_true", help="validate the file by itself, not over --base")
     c.set_defaults(func=_check_config)
     m = sub.add_parser("check-molecule", help="validate resources/molecules/<name>/molecule.yaml")
     m.add_argument("name")

@@ -252,6 +252,44 @@ def validate_config(raw: dict[str, Any], where: str = "config", schema_path: str
     return cfg
 
 
+def read_config_file(path: Path) -> Any:
+    """The YAML content of a config file.
+
+    Raises
+    ------
+    ConfigError
+        For a missing file, or a YAML error, naming its line and column.
+    """
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file; pass an existing YAML file")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{at}: {exc.problem or exc.context}; fix the syntax there") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+
+
+def merge_configs(files: list[Path]) -> dict[str, Any]:
+    """Config files overlaid in order, as Snakemake overlays each --configfile on the last."""
+
+    def merge(a: dict, b: dict) -> dict:
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        return out
+
+    raw: dict[str, Any] = {}
+    for f in files:
+        content = read_config_file(f) or {}
+        if not isinstance(content, dict):
+            raise ConfigError(f"{f}: a config must be a mapping of keys to values, got {type(content).__name__}")
+        raw = merge(raw, content)
+    return raw
+
+
 def load_config(
     source: str | Path | dict[str, Any],
     check_molecules: bool = True,
@@ -268,12 +306,7 @@ def load_config(
         raw = source
     else:
         where = str(source)
-        try:
-            raw = yaml.safe_load(Path(source).read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{where}: no such config file; pass an existing YAML file") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{where}: not valid YAML ({exc})") from None
+        raw = read_config_file(Path(source))
     cfg = validate_config(raw, where, schema_path)
     md, g = cfg["md"], cfg["gromacs"]
     config = Config(
@@ -293,4 +326,39 @@ def load_config(
     if check_molecules:
         for name in config.molecules:
             config.molecule(name)
+        check_extra_files(cfg, where)
     return config
+
+
+def check_extra_files(cfg: dict[str, Any], where: str) -> None:
+    """Each ``dataset.extra`` file is a readable trajectory (one entry per atom in its attributes)
+    whose frames are a whole number of them apart at the lag ``dataset.lag_ps``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the entry, the file and the fix.
+    """
+    from scoredyn.errors import TrajectoryError
+    from scoredyn.trajectory import trajectory_info
+
+    lag = cfg["dataset"]["lag_ps"]
+    for k, entry in enumerate(cfg["dataset"]["extra"]):
+        key, path = f"dataset.extra[{k}].path", Path(entry["path"])
+        if not path.is_file():
+            raise ConfigError(f"{where}: {key} = {str(path)!r} is not a file (from {Path.cwd()}); fix the path")
+        try:
+            n_frames, _, attrs = trajectory_info(path)
+        except TrajectoryError as exc:
+            raise ConfigError(f"{where}: {key}: {exc}") from None
+        dt = attrs["timestep"]
+        if not is_multiple(lag, dt):
+            raise ConfigError(
+                f"{where}: {key}: frames of {path} are {dt:g} ps apart, so dataset.lag_ps = {lag:g} is not a whole "
+                "number of them; choose a lag that is a multiple of the file's timestep"
+            )
+        if (n_frames - 1) * dt < lag - 1e-9:
+            raise ConfigError(
+                f"{where}: {key}: {path} spans {(n_frames - 1) * dt:g} ps, shorter than dataset.lag_ps = {lag:g}; "
+                "it holds no pair: drop it or give a longer trajectory"
+            )

@@ -420,12 +420,69 @@ def load_molecule(name: str, root: Path | str | None = None, defined: dict[str, 
     return parse_molecule(raw, name, path, path.parent)
 
 
-def parse_molecule(raw: Any, name: str, path: Path, base: Path) -> Molecule:
-    """Validate a molecule description (the content of a molecule.yaml) and check its files exist."""
-    validate(raw, _molecule_schema(), str(path), MoleculeError)
+def structure_atoms(path: Path) -> int:
+    """The number of atoms of a .pdb or .gro structure file, each with three finite coordinates.
+
+    Raises
+    ------
+    MoleculeError
+        Naming the file and the first line whose coordinates are missing or not numbers.
+    """
+    lines = path.read_text(errors="replace").splitlines()
+    if path.suffix.lower() == ".gro":
+        try:
+            n = int(lines[1])
+        except (IndexError, ValueError):
+            raise MoleculeError(f"{path}: line 2 of a .gro file must be the atom count; regenerate the file") from None
+        rows = [(k + 3, line, 20) for k, line in enumerate(lines[2 : 2 + n])]
+        if len(rows) < n:
+            raise MoleculeError(f"{path}: says {n} atoms but has {len(rows)} atom lines; regenerate the file")
+        width = 8
+    else:  # PDB: x, y, z in columns 31-54
+        rows = [(k + 1, line, 30) for k, line in enumerate(lines) if line.startswith(("ATOM", "HETATM"))]
+        width = 8
+    for number, line, start in rows:
+        try:
+            xyz = [float(line[start + width * c : start + width * (c + 1)]) for c in range(3)]
+        except ValueError:
+            xyz = [float("nan")]
+        if not np.all(np.isfinite(xyz)):
+            raise MoleculeError(
+                f"{path}: line {number} has no three finite coordinates (columns {start + 1}-{start + 3 * width}); "
+                "fix or complete the line, or regenerate the file"
+            )
+    if not rows:
+        raise MoleculeError(f"{path}: holds no atoms; give a .pdb with ATOM/HETATM lines or a .gro file")
+    return len(rows)
+
+
+def _check_files(raw: dict[str, Any], path: Path, base: Path) -> None:
+    """The molecule's structure has an atom count and finite coordinates, and a given topology's
+    solute has the structure's atom count (checked first, so that a short structure is named as such)."""
+    spec = raw["topology"]
     for key in ("structure", "topology"):
-        if key in raw["topology"] and not (base / raw["topology"][key]).is_file():
-            raise MoleculeError(f"{path}: topology.{key} {raw['topology'][key]!r} is not a file in {base}")
+        if key in spec and not (base / spec[key]).is_file():
+            raise MoleculeError(f"{path}: topology.{key} {spec[key]!r} is not a file in {base}")
+    if "structure" not in spec:
+        return
+    structure = base / spec["structure"]
+    n = structure_atoms(structure)
+    if "topology" in spec:
+        from scoredyn.md.topology import read_solute_topology
+
+        want = read_solute_topology(base / spec["topology"]).n_atoms
+        if n != want:
+            raise MoleculeError(
+                f"{structure}: has {n} atoms but the solute of {base / spec['topology']} has {want}; give the "
+                "solute alone, every atom, in topology order"
+            )
+
+
+def parse_molecule(raw: Any, name: str, path: Path, base: Path) -> Molecule:
+    """Validate a molecule description (the content of a molecule.yaml) and check its files: they exist,
+    the structure's coordinates are complete, and a given topology has the structure's atoms."""
+    validate(raw, _molecule_schema(), str(path), MoleculeError)
+    _check_files(raw, path, base)
     dih = {k: tuple(v) for k, v in raw.get("dihedrals", {}).items()}
     states = {}
     for s, spec in raw.get("states", {}).items():

@@ -1,9 +1,14 @@
 """Solute trajectories in the reference HDF5 format.
 
-A file holds a dataset ``pos`` of shape [T, N, 3] in Angstrom and the attributes
+A file holds a dataset ``pos`` of shape [T, N, 3] in Angstrom with the attributes
 ``symbols`` (atom names), ``numbers`` (atomic numbers) and ``timestep`` (ps between
-frames). scoredyn adds more (atom types, bonds, residue names, temperature,
-provenance), but a file with only the three reference attributes loads too.
+frames), as the method authors' files do (LLNL/graphite, ``notebooks/score-dynamics``:
+their loader reads ``pos.attrs``). scoredyn adds more (atom types, bonds, residue names,
+temperature, provenance), but a file with only the three reference attributes loads too.
+
+scoredyn writes every attribute on ``pos``. It reads them from ``pos`` or from the file's
+root, where scoredyn wrote them before, so older files load as they are; where both hold
+an attribute, ``pos``'s wins.
 
 An ensemble of R independent trajectories of equal length (the replicas of a
 conditional rollout, or independent MD runs from one start) stores ``pos`` with shape
@@ -74,21 +79,29 @@ def write_trajectory(path: Path | str, traj: Trajectory) -> Path:
             f"{path}: pos must be [T, N, 3] or [R, T, N, 3] with N = {len(traj.symbols)}, got {pos.shape}"
         )
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset("pos", data=pos, chunks=(min(len(pos), 1024) or 1, *pos.shape[1:]) if len(pos) else None)
-        f.attrs["symbols"] = np.array(traj.symbols, dtype=h5py.string_dtype())
-        f.attrs["numbers"] = np.asarray(traj.numbers, dtype=np.int64)
-        f.attrs["timestep"] = float(traj.timestep)
+        d = f.create_dataset("pos", data=pos, chunks=(min(len(pos), 1024) or 1, *pos.shape[1:]) if len(pos) else None)
+        d.attrs["symbols"] = np.array(traj.symbols, dtype=h5py.string_dtype())
+        d.attrs["numbers"] = np.asarray(traj.numbers, dtype=np.int64)
+        d.attrs["timestep"] = float(traj.timestep)
         if pos.ndim == 4:
-            f.attrs["replicas"] = pos.shape[0]
+            d.attrs["replicas"] = pos.shape[0]
         if traj.types is not None:
-            f.attrs["types"] = np.array(traj.types, dtype=h5py.string_dtype())
+            d.attrs["types"] = np.array(traj.types, dtype=h5py.string_dtype())
         if traj.bonds is not None:
             f.create_dataset("bonds", data=np.asarray(traj.bonds, dtype=np.int64).reshape(-1, 2))
         for k, v in traj.attrs.items():
             if isinstance(v, (list, tuple)) and v and isinstance(v[0], str):
                 v = np.array(v, dtype=h5py.string_dtype())
-            f.attrs[k] = v
+            d.attrs[k] = v
     return Path(path)
+
+
+def _attributes(f: h5py.File) -> dict[str, Any]:
+    """The file's attributes: the root's (where earlier scoredyn versions wrote them), overlaid by ``pos``'s."""
+    attrs = dict(f.attrs)
+    if isinstance(f.get("pos"), h5py.Dataset):
+        attrs.update(f["pos"].attrs)
+    return attrs
 
 
 def read_trajectory(path: Path | str, frames: slice | None = None) -> Trajectory:
@@ -108,26 +121,39 @@ def read_trajectory(path: Path | str, frames: slice | None = None) -> Trajectory
     except OSError as exc:
         raise TrajectoryError(f"{path}: not a readable HDF5 file ({exc}); regenerate it") from None
     with f:
-        missing = [a for a in REQUIRED_ATTRS if a not in f.attrs]
-        if "pos" not in f or missing:
+        attrs = _attributes(f)
+        missing = [a for a in REQUIRED_ATTRS if a not in attrs]
+        if not isinstance(f.get("pos"), h5py.Dataset) or missing:
             what = ", ".join((["dataset 'pos'"] if "pos" not in f else []) + [f"attribute {a!r}" for a in missing])
             raise TrajectoryError(
                 f"{path}: lacks {what}; a trajectory needs pos [T, N, 3] in Angstrom with attributes "
-                "symbols, numbers and timestep (ps)"
+                "symbols, numbers and timestep (ps), on pos or on the file"
             )
+        shape = f["pos"].shape
+        if len(shape) not in (3, 4) or shape[-1] != 3:
+            raise TrajectoryError(f"{path}: pos has shape {shape}; expected [T, N, 3] (or [R, T, N, 3])")
+        for name in ("symbols", "numbers") + (("types",) if "types" in attrs else ()):
+            if np.size(attrs[name]) != shape[-2]:
+                raise TrajectoryError(
+                    f"{path}: pos holds {shape[-2]} atoms but attribute {name!r} has {np.size(attrs[name])}; "
+                    "write one entry per atom, or regenerate the file"
+                )
+        timestep = float(attrs["timestep"])
+        if not np.isfinite(timestep) or timestep <= 0:
+            raise TrajectoryError(f"{path}: attribute 'timestep' is {timestep}; give the ps between frames (> 0)")
         pos = np.asarray(f["pos"][frames if frames is not None else slice(None)], dtype=np.float64)
-        if pos.ndim not in (3, 4) or pos.shape[-1] != 3:
-            raise TrajectoryError(f"{path}: pos has shape {pos.shape}; expected [T, N, 3] (or [R, T, N, 3])")
-        extra = {k: v for k, v in f.attrs.items() if k not in (*REQUIRED_ATTRS, "types")}
+        extra = {k: v for k, v in attrs.items() if k not in (*REQUIRED_ATTRS, "types")}
         for k, v in list(extra.items()):
             if isinstance(v, np.ndarray) and v.dtype.kind in "OS":
                 extra[k] = _strings(v)
+            elif isinstance(v, bytes):
+                extra[k] = v.decode()
         return Trajectory(
             pos=pos,
-            symbols=_strings(f.attrs["symbols"]),
-            numbers=np.asarray(f.attrs["numbers"], dtype=int),
-            timestep=float(f.attrs["timestep"]),
-            types=_strings(f.attrs["types"]) if "types" in f.attrs else None,
+            symbols=_strings(attrs["symbols"]),
+            numbers=np.asarray(attrs["numbers"], dtype=int),
+            timestep=timestep,
+            types=_strings(attrs["types"]) if "types" in attrs else None,
             bonds=np.asarray(f["bonds"], dtype=int) if "bonds" in f else None,
             attrs=extra,
         )

@@ -3,16 +3,23 @@ import numpy as np
 import pytest
 import torch
 
-from scoredyn.data.dataset import Source, choose_validation_blocks, pack_dataset, pair_blocks
+from scoredyn.data.dataset import Source, choose_validation_blocks, pack_dataset, pair_segments
 from scoredyn.data.loader import PairData
 from scoredyn.errors import TrajectoryError
 from scoredyn.trajectory import Trajectory, write_trajectory
 
 
-def test_pairs_stay_inside_blocks_and_whole_blocks_are_held_out():
-    starts, block = pair_blocks(1000, lag=10, frames_per_block=100)
-    assert np.all(starts // 100 == (starts + 10) // 100) and np.all(block == starts // 100)
-    assert len(starts) == 10 * 90  # 90 of 100 starts per block fit the lag
+def test_pairs_stay_inside_one_set_and_whole_blocks_are_held_out():
+    is_val = np.zeros(10, dtype=bool)
+    is_val[[3, 4, 8]] = True  # two validation segments: blocks 3-4 and block 8
+    starts, val = pair_segments(1000, lag=10, is_val=is_val, frames_per_block=100)
+    label = is_val[np.arange(1000) // 100]
+    assert np.all(label[starts] == val) and np.all(label[starts + 10] == val)
+    # only the pairs that straddle one of the four train/validation boundaries are lost
+    assert len(starts) == 990 - 4 * 10 and int(val.sum()) == (200 - 10) + (100 - 10)
+    # blocks of one set join: no pair is lost inside a run of train blocks
+    starts, val = pair_segments(1000, lag=10, is_val=np.zeros(10, dtype=bool), frames_per_block=100)
+    assert len(starts) == 990 and not val.any()
     masks = choose_validation_blocks([10, 3, 1, 0], 0.3, np.random.default_rng(0))
     assert [len(m) for m in masks] == [10, 3, 1, 0]
     assert sum(int(m.sum()) for m in masks) == 4  # round(0.3 x 14)
@@ -62,7 +69,8 @@ def test_reference_only_file_packs_with_element_types(tmp_path):
         f.attrs["numbers"] = [8, 1, 1]
         f.attrs["timestep"] = 0.5
     summary = pack_dataset([Source(tmp_path / "ref.h5", "water")], tmp_path / "d.h5", 1.0, 0.0, 10.0, "auto", 0)
-    assert summary["vocabulary"] == ["H", "O"] and summary["train_pairs"] == 36  # 2 blocks x (20 - 2)
+    assert summary["vocabulary"] == ["H", "O"] and summary["train_pairs"] == 38  # every pair of 40 frames, lag 2
+    assert summary["possible_pairs"] == 38 and summary["kept_fraction"] == 1.0
     batch = PairData(tmp_path / "d.h5").sample(4, torch.Generator().manual_seed(0))
     assert batch.r.shape == (12, 3) and batch.types.tolist()[:3] == [1, 0, 0]
 
@@ -152,3 +160,45 @@ def test_prefix_keeps_the_first_part_of_every_trajectory(tmp_path):
         assert not {offset[int(k)] + int(x) for x in t[first[k] :]} & kept
     with pytest.raises(ValueError, match="fraction"):
         data.prefix(0.0)
+
+
+def authors_file(path, n_frames=60, dt=10.0):
+    """A trajectory in the method authors' layout (LLNL/graphite's data/*.hdf5): attributes on pos, the
+    atom names a byte-string array, the timestep a float, positions float64, nothing on the root."""
+    with h5py.File(path, "w") as f:
+        d = f.create_dataset("pos", data=np.random.default_rng(0).normal(size=(n_frames, 4, 3)))
+        d.attrs["symbols"] = np.array([b"CH", b"HH", b"HH", b"HH"])
+        d.attrs["numbers"] = np.array([6, 1, 1, 1], dtype=np.int64)
+        d.attrs["timestep"] = np.float64(dt)
+    return path
+
+
+@pytest.mark.parametrize("atom_types, vocabulary", [("auto", ["C", "H"]), ("names", ["CH", "HH"])])
+def test_the_authors_layout_packs(tmp_path, atom_types, vocabulary):
+    src = authors_file(tmp_path / "authors.hdf5")
+    summary = pack_dataset([Source(src, "methane")], tmp_path / "d.h5", 10.0, 0.0, 100.0, atom_types, 0)
+    assert summary["vocabulary"] == vocabulary and summary["train_pairs"] == 59
+    batch = PairData(tmp_path / "d.h5").batch(torch.arange(2))
+    with h5py.File(src) as f:
+        pos = np.asarray(f["pos"])
+    np.testing.assert_allclose(batch.z[:4].numpy(), pos[1] - pos[0], atol=1e-5)
+
+
+def test_a_ten_ps_lag_at_tenth_ps_frames_keeps_nine_tenths_of_its_pairs(tmp_path):
+    """config/paper-ala2-10ps.yaml's split: 0.1 ps frames, a 10 ps lag, a 10% validation split, on a
+    production and on 40 ps starts (its own block_ps and md.starts.dihedrals.run_ps)."""
+    import yaml
+
+    cfg = yaml.safe_load(open("config/paper-ala2-10ps.yaml"))
+    ds, run_ps = cfg["dataset"], cfg["md"]["starts"]["dihedrals"]["run_ps"]
+    sources = [Source(tmp_path / "production.h5", "m")]
+    write(sources[0].path, 20001, 3, dt=0.1)  # 2 ns
+    for i in range(20):
+        sources.append(Source(tmp_path / f"start_{i}.h5", "m"))
+        write(sources[-1].path, round(run_ps / 0.1) + 1, 3, dt=0.1, seed=i + 1)
+    summary = pack_dataset(sources, tmp_path / "d.h5", ds["lag_ps"], ds.get("val_fraction", 0.1), ds["block_ps"],
+                           "auto", 0)  # fmt: skip
+    assert summary["possible_pairs"] == 20001 - 100 + 20 * (round(run_ps / 0.1) + 1 - 100)
+    assert summary["kept_fraction"] >= 0.9 and summary["val_pairs"] > 0
+    for s in summary["sources"]:
+        assert s["train"] + s["val"] <= s["possible"]

@@ -108,3 +108,30 @@ def test_derived_checks_find_alanines_stereocentre_and_none_in_butane(ala2_resol
     assert derived_stereocentres(bmol.top, bpos) == []  # every carbon carries two or three equal hydrogens
     with pytest.raises(MoleculeError, match=r"checks\.bonds is left out"):
         derived_bond_rules(top, None, "here")
+
+
+def test_a_truncated_structure_is_named_with_its_line(tmp_path):
+    lines = (ROOT / "alanine-dipeptide" / "structure.pdb").read_text().splitlines()
+    atoms = [k for k, line in enumerate(lines) if line.startswith(("ATOM", "HETATM"))]
+    lines[atoms[3]] = lines[atoms[3]][:42]  # its z and half of its y are gone
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "structure.pdb").write_text("\n".join(lines) + "\n")
+    desc = yaml.safe_load((ROOT / "alanine-dipeptide" / "molecule.yaml").read_text())
+    (tmp_path / "m" / "molecule.yaml").write_text(yaml.safe_dump(desc))
+    with pytest.raises(MoleculeError, match=rf"structure.pdb: line {atoms[3] + 1} has no three finite coordinates"):
+        load_molecule("m", tmp_path)
+
+
+def test_a_structure_short_of_atoms_is_named_before_its_bonds(tmp_path):
+    data = REPO / "tests" / "data" / "alanine-dipeptide"
+    gro = (data / "solute.gro").read_text().splitlines()
+    short = [gro[0], str(int(gro[1]) - 1), *gro[2:-2], gro[-1]]  # 21 of 22 atoms
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "ala.gro").write_text("\n".join(short) + "\n")
+    (tmp_path / "m" / "ala.top").write_text((data / "topol.top").read_text())
+    (tmp_path / "m" / "molecule.yaml").write_text(yaml.safe_dump({
+        "topology": {"method": "files", "structure": "ala.gro", "topology": "ala.top"},
+        "starts": {"method": "dihedrals", "dihedrals": ["phi"]},
+        "dihedrals": {"phi": ["ACE:C", "ALA:N", "ALA:CA", "ALA:C"]}}))  # fmt: skip
+    with pytest.raises(MoleculeError, match=r"ala.gro: has 21 atoms but the solute of .*ala.top has 22"):
+        load_molecule("m", tmp_path)

@@ -35,6 +35,38 @@ def test_reference_format_with_only_three_attributes_loads(tmp_path):
     assert t.n_frames == 2 and t.symbols == ["C", "O"] and t.types is None and t.bonds is None
 
 
+def test_attributes_are_written_on_pos_and_read_from_pos_or_the_root(tmp_path):
+    t = Trajectory(np.zeros((3, 2, 3)), ["C", "O"], np.array([6, 8]), 0.5, types=["a", "b"], attrs={"x": 1.0})
+    write_trajectory(tmp_path / "t.h5", t)
+    with h5py.File(tmp_path / "t.h5") as f:  # where the method authors' loader reads them
+        assert [a.decode() if isinstance(a, bytes) else a for a in f["pos"].attrs["symbols"]] == ["C", "O"]
+        assert f["pos"].attrs["timestep"] == 0.5 and f["pos"].attrs["x"] == 1.0
+    with h5py.File(tmp_path / "authors.h5", "w") as f:  # their layout: byte strings on pos, a float64 pos
+        d = f.create_dataset("pos", data=np.ones((4, 2, 3)))
+        d.attrs["symbols"] = np.array([b"CH", b"O"])
+        d.attrs["numbers"] = np.array([6, 8])
+        d.attrs["timestep"] = np.float64(10.0)
+    back = read_trajectory(tmp_path / "authors.h5")
+    assert back.symbols == ["CH", "O"] and back.timestep == 10.0 and back.n_frames == 4
+
+
+def test_atom_counts_and_timestep_are_checked(tmp_path):
+    with h5py.File(tmp_path / "short.h5", "w") as f:
+        d = f.create_dataset("pos", data=np.zeros((4, 2, 3)))
+        d.attrs["symbols"] = ["C", "O", "H"]
+        d.attrs["numbers"] = [6, 8, 1]
+        d.attrs["timestep"] = 1.0
+    with pytest.raises(TrajectoryError, match=r"short.h5: pos holds 2 atoms but attribute 'symbols' has 3"):
+        read_trajectory(tmp_path / "short.h5")
+    with h5py.File(tmp_path / "dt.h5", "w") as f:
+        d = f.create_dataset("pos", data=np.zeros((4, 2, 3)))
+        d.attrs["symbols"] = ["C", "O"]
+        d.attrs["numbers"] = [6, 8]
+        d.attrs["timestep"] = 0.0
+    with pytest.raises(TrajectoryError, match=r"dt.h5: attribute 'timestep' is 0.0"):
+        read_trajectory(tmp_path / "dt.h5")
+
+
 def test_missing_attribute_is_named(tmp_path):
     with h5py.File(tmp_path / "bad.h5", "w") as f:
         f["pos"] = np.zeros((2, 2, 3))

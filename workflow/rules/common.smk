@@ -60,6 +60,17 @@ wildcard_constraints:
     solver=r"(dpm1|dpm2|dpm3|dpmpp2m)x\d+",
 
 
+def molecule_files(wildcards):
+    """The structure and topology files that a molecule's description names, so that fixing
+    one rebuilds what depends on it."""
+    mol = MOLECULES[wildcards.molecule]
+    return [
+        str(mol.folder / mol.topology[k])
+        for k in ("structure", "topology")
+        if k in mol.topology
+    ]
+
+
 def start_method(molecule):
     return MOLECULES[molecule].start_method
 

@@ -2,6 +2,8 @@
 
 
 rule md_topology:
+    input:
+        molecule_files,
     output:
         top=f"{MD}/topology/topol.top",
         gro=f"{MD}/topology/solute.gro",

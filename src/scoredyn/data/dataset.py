@@ -6,9 +6,13 @@ pairs are formed on the fly, so the file is no larger than the trajectories.
 
 Validation is split off by contiguous blocks of time, never by single frames, so that
 correlated neighbours do not leak between the two sets: each trajectory is cut into
-blocks of ``block_ps`` (a shorter run is one block), a pair is kept only when both of its
-frames lie in the same block, and a seeded draw over the blocks of all trajectories
-holds out ``val_fraction`` of them.
+blocks of ``block_ps`` (a shorter run is one block), and a seeded draw over the blocks of
+all trajectories holds out ``val_fraction`` of them. Neighbouring blocks of the same set
+join into one contiguous segment, and every pair whose two frames lie in one segment is
+kept; only the pairs that straddle a train/validation boundary are lost, about
+2 f (1 - f) lag / block_ps of them for a long run (f the validation fraction). The
+summary counts the pairs kept against those possible, per source, and packing warns
+when more than 10% are lost.
 Several molecules share one atom-type vocabulary, the sorted union of their types.
 """
 
@@ -39,9 +43,10 @@ class Source:
 
 
 def atom_labels(traj: Trajectory, kind: str, path: Path | str) -> list[str]:
-    """Per-atom labels that make up the vocabulary: force-field types or elements.
+    """Per-atom labels that make up the vocabulary: force-field types, elements or atom names.
 
-    ``kind`` is ``types`` (OPLS atom types; the file must carry them) or ``elements``.
+    ``kind`` is ``types`` (OPLS atom types; the file must carry them), ``elements`` or
+    ``names`` (the file's ``symbols``, as the method authors' one-hot encodes them).
     """
     if kind == "types":
         if traj.types is None:
@@ -49,6 +54,8 @@ def atom_labels(traj: Trajectory, kind: str, path: Path | str) -> list[str]:
                 f"{path}: has no per-atom 'types' attribute; set dataset.atom_types to 'elements' or 'auto'"
             )
         return list(traj.types)
+    if kind == "names":
+        return list(traj.symbols)
     if kind == "elements":
         try:
             return [ELEMENT_SYMBOLS[int(z)] for z in traj.numbers]
@@ -57,17 +64,28 @@ def atom_labels(traj: Trajectory, kind: str, path: Path | str) -> list[str]:
     raise ValueError(f"unknown atom label kind {kind!r}")
 
 
-def pair_blocks(n_frames: int, lag: int, frames_per_block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Start frames t of the pairs (t, t + lag) that lie inside one block, and that block's index.
+def pair_segments(n_frames: int, lag: int, is_val: np.ndarray, frames_per_block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start frames t of the pairs (t, t + lag) whose two frames lie in one contiguous segment of
+    blocks of the same set, and whether each is a validation pair.
+
+    ``is_val`` [B] marks the validation blocks of a trajectory cut into blocks of
+    ``frames_per_block`` frames (the last one may be shorter).
 
     Returns
     -------
-    starts, block : [P] int arrays
+    starts : [P] int
+    val : [P] bool
     """
     t = np.arange(max(n_frames - lag, 0))
-    block = t // frames_per_block
-    inside = (t + lag) // frames_per_block == block
-    return t[inside], block[inside]
+    label = np.asarray(is_val, dtype=bool)[np.arange(n_frames) // frames_per_block]  # [T]
+    segment = np.concatenate([[0], np.cumsum(label[1:] != label[:-1])])  # [T]
+    inside = segment[t] == segment[t + lag]
+    return t[inside], label[t[inside]]
+
+
+def n_blocks(n_frames: int, frames_per_block: int) -> int:
+    """Blocks of ``frames_per_block`` frames that cover a trajectory (a shorter one is one block)."""
+    return max(1, -(-n_frames // frames_per_block))
 
 
 def choose_validation_blocks(
@@ -98,7 +116,8 @@ def pack_dataset(
 ) -> dict[str, object]:
     """Write the dataset file ``out``; returns a summary (pairs per split, vocabulary, per source).
 
-    ``atom_types`` is ``types``, ``elements`` or ``auto`` (types when every source has them).
+    ``atom_types`` is ``types``, ``elements``, ``names`` or ``auto`` (types when every source has
+    them, else elements).
     """
     if not sources:
         raise TrajectoryError("no trajectories to pack; list training molecules or dataset.extra files")
@@ -124,7 +143,7 @@ def pack_dataset(
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update(lag_ps=lag_ps, val_fraction=val_fraction, block_ps=block_ps, seed=seed, atom_types=atom_types)
         f.attrs["vocabulary"] = np.array(vocab, dtype=h5py.string_dtype())
-        lags, pairs = [], []
+        lags, blocks = [], []
         for src, traj in zip(sources, trajs, strict=True):
             lag = lag_ps / traj.timestep
             if abs(lag - round(lag)) > 1e-6 or round(lag) < 1:
@@ -133,16 +152,18 @@ def pack_dataset(
                     "number of frames; choose dataset.lag_ps as a multiple of the frame interval"
                 )
             lags.append(round(lag))
-            per_block = max(round(block_ps / traj.timestep), lags[-1] + 1)
-            starts, block = pair_blocks(traj.n_frames, lags[-1], per_block)
-            _, block = np.unique(block, return_inverse=True)  # number the blocks that hold pairs 0, 1, ...
-            pairs.append((starts, block))
-        masks = choose_validation_blocks([int(b.max()) + 1 if len(b) else 0 for _, b in pairs], val_fraction, rng)
+            blocks.append(max(1, round(block_ps / traj.timestep)))
+        masks = choose_validation_blocks([n_blocks(t.n_frames, b) for t, b in zip(trajs, blocks, strict=True)],
+                                         val_fraction, rng)  # fmt: skip
         train_rows, val_rows = [], []
-        for k, (src, traj, lab, lag, (starts, block), is_val) in enumerate(
-            zip(sources, trajs, labels, lags, pairs, masks, strict=True)
+        n_possible = 0
+        for k, (src, traj, lab, lag, per_block, is_val) in enumerate(
+            zip(sources, trajs, labels, lags, blocks, masks, strict=True)
         ):
-            train, val = starts[~is_val[block]], starts[is_val[block]]
+            starts, in_val = pair_segments(traj.n_frames, lag, is_val, per_block)
+            train, val = starts[~in_val], starts[in_val]
+            possible = max(traj.n_frames - lag, 0)
+            n_possible += possible
             g = f.create_group(f"trajectories/{k:05d}")
             g.create_dataset("pos", data=traj.pos.astype(np.float32))
             g.create_dataset("types", data=np.array([vocab.index(x) for x in lab], dtype=np.int64))
@@ -158,13 +179,23 @@ def pack_dataset(
                     "frames": traj.n_frames,
                     "train": len(train),
                     "val": len(val),
+                    "possible": possible,
                 }
             )
             n_train, n_val = n_train + len(train), n_val + len(val)
         f.create_dataset("train", data=np.concatenate(train_rows).astype(np.int64).reshape(-1, 2))
         f.create_dataset("val", data=np.concatenate(val_rows).astype(np.int64).reshape(-1, 2))
-    summary.update(train_pairs=n_train, val_pairs=n_val)
-    log.info("packed %d training and %d validation pairs from %d trajectories", n_train, n_val, len(sources))
+    kept_fraction = (n_train + n_val) / n_possible if n_possible else 1.0
+    summary.update(train_pairs=n_train, val_pairs=n_val, possible_pairs=n_possible, kept_fraction=kept_fraction)
+    log.info("packed %d training and %d validation pairs (%.1f%% of the %d possible) from %d trajectories",
+             n_train, n_val, 100 * kept_fraction, n_possible, len(sources))  # fmt: skip
+    if kept_fraction < 0.9:
+        log.warning(
+            "%s: the train/validation split loses %.0f%% of the %d possible pairs (those that straddle a "
+            "boundary); raise dataset.block_ps to at least 20 x dataset.lag_ps x dataset.val_fraction "
+            "(now %g ps, lag %g ps, fraction %g)",
+            out, 100 * (1 - kept_fraction), n_possible, block_ps, lag_ps, val_fraction,
+        )  # fmt: skip
     if n_train == 0:
         raise TrajectoryError(f"{out}: no training pairs; the trajectories are shorter than the lag of {lag_ps} ps")
     return summary

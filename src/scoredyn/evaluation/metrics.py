@@ -20,7 +20,7 @@ Binning (fixed, so that numbers are comparable between runs):
 
 Bond classes that MD holds fixed (``md.constraints``, see
 :func:`~scoredyn.analysis.observables.constrained_bond_classes`) get no JSD, W1 or
-split-half rows: MD's spread there is the rounding of the saved coordinates (0.01 A), so
+split-half rows: MD's spread there is the rounding of the saved coordinates (0.001 A), so
 those numbers would measure nothing. MD gets ``constrained`` = 1 instead, and each other
 method how far it strays from MD's lengths: ``mean_abs_dev_A`` and ``max_abs_dev_A``, the
 mean and largest |length - MD's mean length of that same bond|, and

@@ -160,12 +160,22 @@ def build_topology(mol: Molecule, gmx: Gromacs, forcefield: str, water_model: st
         _build_files(mol, gmx, water_model, out)
     else:  # the schema admits no other method
         raise MoleculeError(f"{mol.path}: unknown topology.method {method!r}")
-    resolved = resolve_molecule(mol, out)  # every selector and bond rule must fit the built topology
-    if len(read_gro_positions(out / "solute.gro")[0]) != resolved.top.n_atoms:
+    # the atom count first: a structure short of atoms would otherwise be diagnosed as bonds without rules
+    pos_nm, _ = read_gro_positions(out / "solute.gro")
+    n_top = read_solute_topology(out / "topol.top").n_atoms
+    source = mol.folder / mol.topology["structure"] if "structure" in mol.topology else out / "solute.gro"
+    if len(pos_nm) != n_top:
         raise MoleculeError(
-            f"{mol.path}: the structure has a different number of atoms than the topology's solute "
-            f"({resolved.top.n_atoms}); give the solute alone, in topology order"
+            f"{source}: the built structure has {len(pos_nm)} atoms but the topology's solute has {n_top}; "
+            "give the solute alone, every atom, in topology order"
         )
+    if not np.all(np.isfinite(pos_nm)):
+        bad = int(np.flatnonzero(~np.isfinite(pos_nm).all(axis=1))[0])
+        raise MoleculeError(
+            f"{source}: the built structure has no finite coordinates for atom {bad + 1}; check that every "
+            "atom line of the structure is complete"
+        )
+    resolve_molecule(mol, out)  # every selector and bond rule must fit the built topology
     return out
 
 
