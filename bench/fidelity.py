@@ -146,6 +146,9 @@ VARIANTS = {
         Variant("equi+torsions,lr3e-3,turns,tau,residual,cin,mean", "residual,cin + the mean move in the skip",
                 {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
                  "tau_sampling": "uniform", "loss_weighting": "residual", "input_scaling": True, "mean_head": True}),
+        Variant("equi+torsions,lr3e-3,turns,tau,residual,cin,whole", "residual,cin + a whole turn about each torsion",
+                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
+                 "tau_sampling": "uniform", "loss_weighting": "residual", "input_scaling": True, "whole_turn": True}),
     ]
 }  # fmt: skip
 
@@ -165,6 +168,7 @@ BASE_RECIPE = {
     "loss_weighting": "noise",
     "input_scaling": False,
     "mean_head": False,
+    "whole_turn": False,
 }
 
 

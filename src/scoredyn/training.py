@@ -71,6 +71,7 @@ class TrainConfig:
     loss_weighting: str = "noise"  # or "residual": the skip's residual weighed evenly over tau (see dsm_loss)
     input_scaling: bool = False  # the network reads the skip's estimate of b z (ScoreNetwork.scaled_input)
     mean_head: bool = False  # the skip's Gaussian has a learned mean move of the torsions (needs torsion_head)
+    whole_turn: bool = False  # the torsion head also turns the whole structure about each bond (needs torsion_head)
 
 
 class EMA:
@@ -195,15 +196,16 @@ def train(
                          "(the anchor lists the rotatable torsions); set it to false")  # fmt: skip
     if cfg.torsion_head and not cfg.torsion_features:
         raise ValueError("train.torsion_head reads the torsion features: set train.torsion_features: true too")
-    if cfg.mean_head and not cfg.torsion_head:
-        raise ValueError("train.mean_head turns the torsion head's sides: set train.torsion_head: true too")
+    if (cfg.mean_head or cfg.whole_turn) and not cfg.torsion_head:
+        raise ValueError("train.mean_head and train.whole_turn work on the torsion head's turns: set "
+                         "train.torsion_head: true too")  # fmt: skip
     scale = schedule.data_scale if cfg.position_scale is None else cfg.position_scale
     net_cfg = NetworkConfig(train_data.n_types, cfg.width, cfg.n_blocks, cfg.cutoff, skip_var=skip[0],
                             skip_var_centroid=skip[1], position_scale=scale,
                             equivariant=cfg.architecture == "equivariant",
                             torsion_features=cfg.torsion_features, torsion_head=cfg.torsion_head,
                             input_scaling=cfg.input_scaling and use_skip,
-                            mean_head=cfg.mean_head and use_skip)  # fmt: skip
+                            mean_head=cfg.mean_head and use_skip, whole_turn=cfg.whole_turn)  # fmt: skip
     net = ScoreNetwork(net_cfg, schedule).to(device)
     opt = torch.optim.RAdam(net.parameters(), lr=cfg.lr)
     ema = EMA(net, cfg.ema_decay)
@@ -292,7 +294,7 @@ def train_config(cfg_all: Config, steps: int) -> TrainConfig:
                        anchor=t["anchor"], torsion_features=t["torsion_features"],
                        torsion_head=t["torsion_head"], slow_targets=t["slow_targets"],
                        loss_weighting=t["loss_weighting"], input_scaling=t["input_scaling"],
-                       mean_head=t["mean_head"])  # fmt: skip
+                       mean_head=t["mean_head"], whole_turn=t["whole_turn"])  # fmt: skip
 
 
 def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,
@@ -318,7 +320,8 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
     device = pick_device(cfg.device)
     anchor = cfg.anchor if method == "sd" else "none"  # the DFF learns structures, not moves
     if method == "dff":
-        cfg = replace(cfg, torsion_features=False, torsion_head=False, slow_targets=False, mean_head=False)  # no anchor
+        cfg = replace(cfg, torsion_features=False, torsion_head=False, slow_targets=False, mean_head=False,
+                      whole_turn=False)  # no anchor  # fmt: skip
     train_data = PairData(dataset_h5, "train", anchor, cfg.slow_targets and method == "sd").to(device)
     val_data = PairData(dataset_h5, "val", anchor, cfg.slow_targets and method == "sd").to(device)
     start = time.perf_counter()

@@ -318,6 +318,30 @@ def test_the_torsion_head_turns_its_side_rigidly_about_the_bond():
                                bond_lengths(chain.numpy(), np.array([[3, 4], [4, 5]])), atol=1e-6)  # fmt: skip
 
 
+def test_a_whole_turn_turns_every_atom_about_the_bond_and_keeps_the_geometry():
+    chain = torch.tensor([[1.3 * k, 0.8 * (k % 2), 0.3 * (k % 3)] for k in range(6)], dtype=torch.float64)
+    torsions, sides = torch.tensor([[1, 2, 3, 4]]), torch.tensor([[0, 4], [0, 5]])
+    # two structures in one batch: the second's turn must not leak into the first
+    two = torch.cat([chain, chain + 10.0])
+    net = ScoreNetwork(NetworkConfig(1, 8, 1, cutoff=3.0, equivariant=True, torsion_features=True,
+                                     torsion_head=True, whole_turn=True)).double()  # fmt: skip
+    torch.nn.init.constant_(net.torsion_head.out[1].bias, 0.0)
+    with torch.no_grad():
+        net.torsion_head.out[1].bias[1] = 0.4  # the whole turn alone
+        eps = net(torch.zeros_like(two), torch.tensor([0.5, 0.5], dtype=torch.float64), two,
+                  torch.zeros(12, dtype=torch.long), torch.arange(2).repeat_interleave(6),
+                  torsions=torch.cat([torsions, torsions + 6]), sides=torch.cat([sides, sides + torch.tensor([1, 6])]))
+    axis = (chain[3] - chain[2]) / (chain[3] - chain[2]).norm()
+    turn = 0.4 * torch.cross(axis.expand(6, 3), chain - chain[3], dim=-1)
+    torch.testing.assert_close(eps[:6], turn - turn.mean(0))
+    torch.testing.assert_close(eps[6:], eps[:6])
+    # a whole turn changes no internal coordinate: every distance stays, to first order
+    moved = chain + 1e-4 * eps[:6]
+    torch.testing.assert_close(torch.cdist(moved, moved), torch.cdist(chain, chain), atol=1e-7, rtol=0)
+    with pytest.raises(ValueError, match="second output of the torsion head"):
+        ScoreNetwork(NetworkConfig(1, 8, 1, equivariant=True, torsion_features=True, whole_turn=True))
+
+
 def test_slow_targets_keep_the_next_frames_torsions_at_the_mean_geometry(tmp_path):
     chain = np.array([[1.3 * k, 0.8 * (k % 2), 0.0] for k in range(6)])
     pos = chain + np.random.default_rng(0).normal(scale=0.25, size=(300, 6, 3))

@@ -70,6 +70,21 @@ of the atoms on the smaller side of the bond (:func:`~scoredyn.model.anchor.tors
 its last Linear zero-initialised. The turn is a pseudovector, so the head keeps rotation
 equivariance and, as the torsion features do, breaks the mirror symmetry.
 
+Whole turns (``whole_turn=True``, with the torsion head). In MD a torsion's change is shared
+between its two sides: over 1 ps of the demo's production, the rigid turn of phi's smaller
+(N-terminal) side about N-CA carries 60% of the two sides' relative turn, and the larger side
+turns back by the other 40%. A least-squares fit of the smaller side's turn alone therefore
+learns only its share of the torsion's drift, and the rest is left to the edge-vector decoder.
+This option gives each torsion a second scalar that turns the whole structure about the same
+bond,
+
+.. math::
+
+    \epsilon_m \mathrel{+}= u_q\, \hat e_{jk} \times (r_m - r_k) \quad \text{for every atom } m,
+
+so that the first scalar, the smaller side's turn against the rest, is the torsion's change
+itself. A whole turn leaves every internal coordinate as it is.
+
 Processor: MeshGraphNets blocks (Pfaff et al. 2021) with one edge set and residual
 updates, :math:`e_{ij} \leftarrow e_{ij} + M_e(e_{ij} \oplus h_i \oplus h_j)`, then
 :math:`h_i \leftarrow h_i + M_n(h_i \oplus \sum_j e_{ij})`.
@@ -153,6 +168,7 @@ class NetworkConfig:
     torsion_head: bool = False  # one scalar per rotatable torsion turning its bond's smaller side
     input_scaling: bool = False  # the network reads the skip's estimate of b z, not z_tau (needs the skip)
     mean_head: bool = False  # the skip's Gaussian has a mean: each torsion turned by a scalar of r_t alone
+    whole_turn: bool = False  # the torsion head also turns the whole structure about each torsion's bond
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -228,18 +244,29 @@ class EdgeVectorHead(ZeroPairMLP):
 
 class TorsionHead(ZeroPairMLP):
     """eps_m += w_q t_qm for the atoms m each torsion q turns, w_q = M_W([e_jk, h_j, h_k]), zero at
-    initialisation; t_qm is the rigid turn of atom m about the torsion's bond."""
+    initialisation; t_qm is the rigid turn of atom m about the torsion's bond. With ``whole``, also
+    u_q e_jk x (r_m - r_k) for every atom m of the torsion's structure, u_q a second output of M_W."""
 
-    def __init__(self, width: int) -> None:
-        super().__init__(width, 1)
+    def __init__(self, width: int, whole: bool = False) -> None:
+        super().__init__(width, 2 if whole else 1)
+        self.whole = whole
 
     def forward(self, e: torch.Tensor, h: torch.Tensor, edge_index: torch.Tensor, cond: Conditioning) -> torch.Tensor:
         """[n, 3]: the turns of every torsion of ``cond`` weighted by their scalars, from edge features e [E, w]
         and node features h [n, w]."""
         edges = cond.torsion_edges[0]  # [T] the edge j->k of each torsion
-        w = self.pair(e[edges], h, edge_index[:, edges])[:, 0]  # [T]
-        turn = w[cond.sides[:, 0], None] * cond.turns  # [S, 3]
-        return scatter(turn, cond.sides[:, 1], dim=0, dim_size=h.shape[0], reduce="sum")
+        w = self.pair(e[edges], h, edge_index[:, edges])  # [T, 1 or 2]
+        turn = w[cond.sides[:, 0], :1] * cond.turns  # [S, 3]
+        out = scatter(turn, cond.sides[:, 1], dim=0, dim_size=h.shape[0], reduce="sum")
+        if self.whole:
+            # sum_q u_q e_q x (r_m - r_kq) over the torsions of atom m's structure, as W_g x r_m - C_g
+            axis, pivot = cond.axes, cond.r[cond.torsions[:, 2]]  # [T, 3]
+            graph = cond.batch[cond.torsions[:, 2]]  # [T]
+            u = w[:, 1:]  # [T, 1]
+            big_w = scatter(u * axis, graph, dim=0, dim_size=cond.n_graphs, reduce="sum")  # [G, 3]
+            big_c = scatter(u * torch.cross(axis, pivot, dim=-1), graph, dim=0, dim_size=cond.n_graphs, reduce="sum")
+            out = out + torch.cross(big_w[cond.batch], cond.r, dim=-1) - big_c[cond.batch]
+        return out
 
 
 class Conditioning(NamedTuple):
@@ -261,6 +288,7 @@ class Conditioning(NamedTuple):
     sides: torch.Tensor | None = None  # [S, 2] (torsion, atom) of the atoms each turns, with torsion_head
     turns: torch.Tensor | None = None  # [S, 3] e_jk x (r_m - r_k) of each, Angstrom
     mean: torch.Tensor | None = None  # [n, 3] the skip's mean of b z, centroid-free, with mean_head
+    axes: torch.Tensor | None = None  # [T, 3] unit vector j->k of each torsion's bond, with torsion_head
 
 
 class ScoreNetwork(nn.Module):
@@ -296,6 +324,8 @@ class ScoreNetwork(nn.Module):
             raise ValueError("the torsion head reads the torsion features: turn them on too")
         if cfg.mean_head and not (cfg.torsion_head and cfg.skip_var > 0):
             raise ValueError("the mean head turns the torsion head's sides in the Gaussian skip: it needs both")
+        if cfg.whole_turn and not cfg.torsion_head:
+            raise ValueError("whole turns are a second output of the torsion head: turn it on too")
         self.cfg, self.schedule = cfg, schedule
         w = cfg.width
         self.rff = GaussianFourier(w, cfg.rff_scale)
@@ -305,7 +335,7 @@ class ScoreNetwork(nn.Module):
         self.edges = nn.ModuleList(EdgeUpdate(w) for _ in range(cfg.n_blocks))
         self.nodes = nn.ModuleList(NodeUpdate(w) for _ in range(cfg.n_blocks))
         self.decoder = EdgeVectorHead(w) if cfg.equivariant else MLP(w, w, 3, layer_norm=False)
-        self.torsion_head = TorsionHead(w) if cfg.torsion_head else None
+        self.torsion_head = TorsionHead(w, cfg.whole_turn) if cfg.torsion_head else None
         self.mean_head = nn.Sequential(nn.Linear(3 * w, w), nn.SiLU(), nn.Linear(w, 1)) if cfg.mean_head else None
         self._zero_mean()
 
@@ -342,20 +372,21 @@ class ScoreNetwork(nn.Module):
             )
         onehot = nn.functional.one_hot(types, self.cfg.n_types).to(r.dtype)
         counts = torch.bincount(batch, minlength=n_graphs).to(r.dtype)[batch, None]
-        turns = None
+        turns = axes = None
         if self.cfg.torsion_head:
             if sides is None:
                 raise ValueError("this network has a torsion head: give it the atoms each torsion turns")
-            j, k = torsions[sides[:, 0], 1], torsions[sides[:, 0], 2]  # [S]
-            axis = r[k] - r[j]
-            turns = torch.cross(axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-6), r[sides[:, 1]] - r[k], dim=-1)
+            bond = r[torsions[:, 2]] - r[torsions[:, 1]]  # [T, 3]
+            axes = bond / bond.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+            k = torsions[sides[:, 0], 2]  # [S]
+            turns = torch.cross(axes[sides[:, 0]], r[sides[:, 1]] - r[k], dim=-1)
         h_type = self.node_type(onehot)
         mean = None
         if self.mean_head is not None:
             mean = self._torsion_mean(h_type, static, torsions, torsion_edges, sides, turns, batch, n_graphs)
         return Conditioning(r, batch, edge_index, h_type, rij, static, counts, n_graphs,
                             torsions if torsion_edges is not None else None, torsion_edges,
-                            sides if turns is not None else None, turns, mean)  # fmt: skip
+                            sides if turns is not None else None, turns, mean, axes)  # fmt: skip
 
     def _torsion_mean(self, h_type: torch.Tensor, static: torch.Tensor, torsions: torch.Tensor,
                       torsion_edges: torch.Tensor, sides: torch.Tensor, turns: torch.Tensor, batch: torch.Tensor,
