@@ -115,6 +115,9 @@ def test_tiny_config_end_to_end(tmp_path):
         assert summary["phases"]["md"]["ns_per_day"] > 0
         heavy = np.array(traj.numbers) > 1
         assert np.linalg.norm(np.diff(traj.pos[:, heavy], axis=0), axis=-1).max() < 2.0  # whole, no box jumps
+        # saved at full precision: bond lengths, not the 0.01 A grid of GROMACS' default XTC precision
+        steps = np.diff(np.unique(np.round(np.diff(traj.pos, axis=0).ravel(), 4)))  # float32 noise rounded off
+        assert steps.min() < 0.005
         manifest = pd.read_csv(md / mol / "starts" / "manifest.csv")
         assert len(manifest) == 2 and manifest["accepted"].all() and (manifest["frames"] > 1).all()
     hot = read_trajectory(md / "ethane" / "vacuum_hot.h5")
@@ -128,6 +131,7 @@ def test_tiny_config_end_to_end(tmp_path):
 
     summary = json.loads((tmp_path / "results" / "tiny" / "dataset" / "summary.json").read_text())
     assert summary["train_pairs"] > 0 and summary["val_pairs"] > 0 and summary["atom_types"] == "types"
+    assert summary["possible_pairs"] >= summary["train_pairs"] + summary["val_pairs"] > 0
     assert {s["molecule"] for s in summary["sources"]} == {"alanine-dipeptide", "ethane"}
     net, meta = load_model(tmp_path / "results" / "tiny" / "model" / "model.pt")
     assert meta["lag_ps"] == 1.0 and meta["vocabulary"] == summary["vocabulary"] and net.cfg.width == 16

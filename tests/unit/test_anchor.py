@@ -328,9 +328,15 @@ def test_a_whole_turn_turns_every_atom_about_the_bond_and_keeps_the_geometry():
     torch.nn.init.constant_(net.torsion_head.out[1].bias, 0.0)
     with torch.no_grad():
         net.torsion_head.out[1].bias[1] = 0.4  # the whole turn alone
-        eps = net(torch.zeros_like(two), torch.tensor([0.5, 0.5], dtype=torch.float64), two,
-                  torch.zeros(12, dtype=torch.long), torch.arange(2).repeat_interleave(6),
-                  torsions=torch.cat([torsions, torsions + 6]), sides=torch.cat([sides, sides + torch.tensor([1, 6])]))
+        eps = net(
+            torch.zeros_like(two),
+            torch.tensor([0.5, 0.5], dtype=torch.float64),
+            two,
+            torch.zeros(12, dtype=torch.long),
+            torch.arange(2).repeat_interleave(6),
+            torsions=torch.cat([torsions, torsions + 6]),
+            sides=torch.cat([sides, sides + torch.tensor([1, 6])]),
+        )
     axis = (chain[3] - chain[2]) / (chain[3] - chain[2]).norm()
     turn = 0.4 * torch.cross(axis.expand(6, 3), chain - chain[3], dim=-1)
     torch.testing.assert_close(eps[:6], turn - turn.mean(0))
