@@ -428,32 +428,33 @@ def structure_atoms(path: Path) -> int:
     MoleculeError
         Naming the file and the first line whose coordinates are missing or not numbers.
     """
-    lines = path.read_text(errors="replace").splitlines()
     if path.suffix.lower() == ".gro":
-        try:
-            n = int(lines[1])
-        except (IndexError, ValueError):
-            raise MoleculeError(f"{path}: line 2 of a .gro file must be the atom count; regenerate the file") from None
-        rows = [(k + 3, line, 20) for k, line in enumerate(lines[2 : 2 + n])]
-        if len(rows) < n:
-            raise MoleculeError(f"{path}: says {n} atoms but has {len(rows)} atom lines; regenerate the file")
-        width = 8
+        from scoredyn.md.topology import read_gro_positions
+
+        pos = read_gro_positions(path)[0]  # [N, 3]; names the first line it cannot read
+        bad = np.flatnonzero(~np.isfinite(pos).all(axis=1))
+        if len(bad):
+            raise MoleculeError(f"{path}: line {bad[0] + 3} has no three finite coordinates; fix the line, "
+                                "or regenerate the file")  # fmt: skip
+        rows = len(pos)
     else:  # PDB: x, y, z in columns 31-54
-        rows = [(k + 1, line, 30) for k, line in enumerate(lines) if line.startswith(("ATOM", "HETATM"))]
-        width = 8
-    for number, line, start in rows:
-        try:
-            xyz = [float(line[start + width * c : start + width * (c + 1)]) for c in range(3)]
-        except ValueError:
-            xyz = [float("nan")]
-        if not np.all(np.isfinite(xyz)):
-            raise MoleculeError(
-                f"{path}: line {number} has no three finite coordinates (columns {start + 1}-{start + 3 * width}); "
-                "fix or complete the line, or regenerate the file"
-            )
+        rows = 0
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if not line.startswith(("ATOM", "HETATM")):
+                continue
+            try:
+                xyz = [float(line[30 + 8 * c : 38 + 8 * c]) for c in range(3)]
+            except ValueError:
+                xyz = [float("nan")]
+            if not np.all(np.isfinite(xyz)):
+                raise MoleculeError(
+                    f"{path}: line {number} has no three finite coordinates (columns 31-54); fix or complete the "
+                    "line, or regenerate the file"
+                )
+            rows += 1
     if not rows:
         raise MoleculeError(f"{path}: holds no atoms; give a .pdb with ATOM/HETATM lines or a .gro file")
-    return len(rows)
+    return rows
 
 
 def _check_files(raw: dict[str, Any], path: Path, base: Path) -> None:

@@ -123,8 +123,9 @@ def read_trajectory(path: Path | str, frames: slice | None = None) -> Trajectory
     with f:
         attrs = _attributes(f)
         missing = [a for a in REQUIRED_ATTRS if a not in attrs]
-        if not isinstance(f.get("pos"), h5py.Dataset) or missing:
-            what = ", ".join((["dataset 'pos'"] if "pos" not in f else []) + [f"attribute {a!r}" for a in missing])
+        has_pos = isinstance(f.get("pos"), h5py.Dataset)
+        if not has_pos or missing:
+            what = ", ".join(([] if has_pos else ["dataset 'pos'"]) + [f"attribute {a!r}" for a in missing])
             raise TrajectoryError(
                 f"{path}: lacks {what}; a trajectory needs pos [T, N, 3] in Angstrom with attributes "
                 "symbols, numbers and timestep (ps), on pos or on the file"

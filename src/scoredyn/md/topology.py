@@ -36,13 +36,25 @@ def write_gro(path: Path | str, title: str, resids, resnames, names, pos_nm: np.
 
 def read_gro_positions(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
     """Positions [N, 3] and box edges [3] of a .gro file, both in nm."""
-    lines = Path(path).read_text().splitlines()
+    lines = Path(path).read_text(errors="replace").splitlines()
     try:
         n = int(lines[1])
-        pos = np.array([[float(line[20 + 8 * k : 28 + 8 * k]) for k in range(3)] for line in lines[2 : 2 + n]])
-        box = np.array([float(x) for x in lines[2 + n].split()[:3]])
-    except (IndexError, ValueError) as exc:
-        raise MoleculeError(f"{path}: not a readable .gro file ({exc}); regenerate it") from None
+    except (IndexError, ValueError):
+        raise MoleculeError(f"{path}: line 2 of a .gro file must be the atom count; regenerate the file") from None
+    if len(lines) < n + 3:
+        raise MoleculeError(f"{path}: says {n} atoms but has {len(lines) - 2} lines after its header, not {n} and "
+                            "a box line; regenerate the file")  # fmt: skip
+    pos = np.empty((n, 3))
+    for i in range(n + 1):
+        line = lines[2 + i]
+        try:
+            if i < n:
+                pos[i] = [float(line[20 + 8 * k : 28 + 8 * k]) for k in range(3)]  # columns 21-44
+            else:
+                box = np.array([float(x) for x in line.split()[:3]])
+        except ValueError as exc:
+            raise MoleculeError(f"{path}: line {3 + i} is not a readable .gro line ({exc}); "
+                                "regenerate the file") from None  # fmt: skip
     return pos, box
 
 

@@ -245,7 +245,8 @@ class EdgeVectorHead(ZeroPairMLP):
 class TorsionHead(ZeroPairMLP):
     """eps_m += w_q t_qm for the atoms m each torsion q turns, w_q = M_W([e_jk, h_j, h_k]), zero at
     initialisation; t_qm is the rigid turn of atom m about the torsion's bond. With ``whole``, also
-    u_q e_jk x (r_m - r_k) for every atom m of the torsion's structure, u_q a second output of M_W."""
+    u_q e_jk x (r_m - r_k) for every atom m of the torsion's structure, u_q a second output of M_W, up
+    to a translation of each structure (the caller removes the output's centroid)."""
 
     def __init__(self, width: int, whole: bool = False) -> None:
         super().__init__(width, 2 if whole else 1)
@@ -259,13 +260,11 @@ class TorsionHead(ZeroPairMLP):
         turn = w[cond.sides[:, 0], :1] * cond.turns  # [S, 3]
         out = scatter(turn, cond.sides[:, 1], dim=0, dim_size=h.shape[0], reduce="sum")
         if self.whole:
-            # sum_q u_q e_q x (r_m - r_kq) over the torsions of atom m's structure, as W_g x r_m - C_g
-            axis, pivot = cond.axes, cond.r[cond.torsions[:, 2]]  # [T, 3]
+            # sum_q u_q e_q x (r_m - r_kq) over the torsions of atom m's structure is W_g x r_m plus a
+            # translation of the structure, which the network's centroid removal takes out anyway
             graph = cond.batch[cond.torsions[:, 2]]  # [T]
-            u = w[:, 1:]  # [T, 1]
-            big_w = scatter(u * axis, graph, dim=0, dim_size=cond.n_graphs, reduce="sum")  # [G, 3]
-            big_c = scatter(u * torch.cross(axis, pivot, dim=-1), graph, dim=0, dim_size=cond.n_graphs, reduce="sum")
-            out = out + torch.cross(big_w[cond.batch], cond.r, dim=-1) - big_c[cond.batch]
+            big_w = scatter(w[:, 1:] * cond.axes, graph, dim=0, dim_size=cond.n_graphs, reduce="sum")  # [G, 3]
+            out = out + torch.cross(big_w[cond.batch], cond.r, dim=-1)
         return out
 
 
