@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import time
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
@@ -72,6 +73,21 @@ class TrainConfig:
     input_scaling: bool = False  # the network reads the skip's estimate of b z (ScoreNetwork.scaled_input)
     mean_head: bool = False  # the skip's Gaussian has a learned mean move of the torsions (needs torsion_head)
     whole_turn: bool = False  # the torsion head also turns the whole structure about each bond (needs torsion_head)
+    lr_schedule: str = "constant"  # or "cosine": the rate falls from lr to 0 over the steps (learning_rate_at)
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate_at(cfg: TrainConfig, step: int) -> float:
+    """The rate of optimizer step ``step`` (0 for the first) under ``cfg.lr_schedule``.
+
+    ``cosine``: lr (1 + cos(pi step / steps)) / 2, from lr at the first step to 0 at the last
+    (a function of the step alone, so that a resumed run goes on where it stopped).
+    """
+    if cfg.lr_schedule == "cosine":
+        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(step, cfg.steps) / max(cfg.steps, 1)))
+    return cfg.lr
 
 
 class EMA:
@@ -189,6 +205,8 @@ def train(
     if objective is None:
         residual_var = skip[0] if cfg.loss_weighting == "residual" else 0.0
         objective = ScoreObjective(schedule, cfg.tau_sampling == "log_snr", cfg.input_noise, residual_var)
+    if cfg.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"unknown learning-rate schedule {cfg.lr_schedule!r}; use one of {', '.join(LR_SCHEDULES)}")
     if cfg.architecture not in ("equivariant", "paper"):
         raise ValueError(f"unknown architecture {cfg.architecture!r}; use equivariant or paper")
     if cfg.torsion_features and (cfg.architecture != "equivariant" or train_data.anchor == "none"):
@@ -243,6 +261,8 @@ def train(
         loss = objective.loss(model, batch, noise_gen)[0].mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        for group in opt.param_groups:
+            group["lr"] = learning_rate_at(cfg, step)
         opt.step()
         step += 1
         ema.update(net, step)
@@ -294,7 +314,8 @@ def train_config(cfg_all: Config, steps: int) -> TrainConfig:
                        anchor=t["anchor"], torsion_features=t["torsion_features"],
                        torsion_head=t["torsion_head"], slow_targets=t["slow_targets"],
                        loss_weighting=t["loss_weighting"], input_scaling=t["input_scaling"],
-                       mean_head=t["mean_head"], whole_turn=t["whole_turn"])  # fmt: skip
+                       mean_head=t["mean_head"], whole_turn=t["whole_turn"],
+                       lr_schedule=t["lr_schedule"])  # fmt: skip
 
 
 def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,

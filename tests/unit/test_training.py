@@ -7,7 +7,7 @@ from scoredyn.data.dataset import Source, pack_dataset
 from scoredyn.data.loader import PairData
 from scoredyn.diffusion.objective import DenoiserObjective
 from scoredyn.model.checkpoint import CheckpointError, load_model
-from scoredyn.training import TrainConfig, train
+from scoredyn.training import TrainConfig, learning_rate_at, train
 
 SMALL = dict(batch_size=8, width=16, n_blocks=2, checkpoint_every=5, validate_every=5, val_pairs=16, seed=4)
 
@@ -216,3 +216,20 @@ def test_residual_weighting_and_input_scaling_train_validate_plainly_and_are_rec
     with pytest.raises(ValueError, match="loss weighting"):
         train(TrainConfig(steps=5, loss_weighting="snr", **SMALL), PairData(dataset),
               None, tmp_path / "c", tmp_path / "c.pt", tmp_path / "c.csv", progress=False)  # fmt: skip
+
+
+def test_cosine_schedule_falls_from_the_rate_to_zero_and_trains(dataset, tmp_path):
+    cfg = TrainConfig(steps=100, lr=2e-3, lr_schedule="cosine")
+    rates = [learning_rate_at(cfg, s) for s in range(100)]
+    assert rates[0] == 2e-3 and rates[50] == pytest.approx(1e-3) and 0 < rates[-1] < 1e-5
+    assert np.all(np.diff(rates) < 0)
+    assert learning_rate_at(TrainConfig(steps=100, lr=2e-3), 99) == 2e-3
+    cos = TrainConfig(steps=10, lr_schedule="cosine", **SMALL)
+    train(cos, PairData(dataset), None, tmp_path / "c", tmp_path / "c.pt", tmp_path / "c.csv", progress=False)
+    run(dataset, tmp_path / "k", 10)
+    a = torch.load(tmp_path / "c.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "k" / "model.pt", weights_only=True)["state_dict"]
+    assert any(not torch.equal(a[k], b[k]) for k in a if a[k].is_floating_point())
+    with pytest.raises(ValueError, match="learning-rate schedule"):
+        train(TrainConfig(steps=2, lr_schedule="step", **SMALL), PairData(dataset), None, tmp_path / "x",
+              tmp_path / "x.pt", tmp_path / "x.csv", progress=False)  # fmt: skip
