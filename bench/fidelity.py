@@ -31,7 +31,7 @@ by default) with the config's network size and batch, for ``--steps`` optimizer 
 - ``train s``: wall seconds of training.
 
     .venv/bin/python bench/fidelity.py [--run results/demo] [--config config.yaml] [--steps 2000]
-        [--jobs 2] [--variants before edges ...] [--ns 1] [--fast model redraw]
+        [--jobs 2] [--variants before edges ...] [--ns 1] [--fast model redraw] [--compile]
 
 ``--fast`` evaluates each model under each ``rollout.fast_coordinates`` setting given (a
 row ``<variant> [redraw]``; anchored models only, the setting changes nothing without one).

@@ -12,6 +12,9 @@ rule dataset:
         f"{LOGS}/dataset.log",
     benchmark:
         f"{BENCH}/dataset.tsv"
+    # the training is the longest step and waits for this one: both go before the MD
+    # ensembles, which have until the end of the training to run beside it
+    priority: 10
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -41,6 +44,7 @@ rule train:
         f"{LOGS}/train.log",
     benchmark:
         f"{BENCH}/train.tsv"
+    priority: 10
     conda:
         "../../envs/torch.yaml"
     threads: min(config["train"]["threads"], workflow.cores)
