@@ -86,6 +86,10 @@ class Variant:
 BUDGET = 1.25  # proposals per step a rollout may draw before it is stopped (it has then rejected 20% or more)
 ROLLBACK = 8  # frames a stuck replica goes back in the second rollout (the method authors' number)
 EQUIVARIANT = {"architecture": "equivariant", "tau_sampling": "log_snr"}
+#: the demo's recipe (config.yaml's train section)
+WHOLE = {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
+         "tau_sampling": "uniform", "loss_weighting": "residual", "input_scaling": True,
+         "whole_turn": True}  # fmt: skip
 VARIANTS = {
     v.name: v
     for v in [
@@ -147,16 +151,10 @@ VARIANTS = {
                 {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
                  "tau_sampling": "uniform", "loss_weighting": "residual", "input_scaling": True, "mean_head": True}),
         Variant("equi+torsions,lr3e-3,turns,tau,residual,cin,whole", "residual,cin + a whole turn about each torsion",
-                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
-                 "tau_sampling": "uniform", "loss_weighting": "residual", "input_scaling": True, "whole_turn": True}),
-        Variant("equi+torsions,lr3e-3,turns,tau,residual,cin,whole,x2", "that, 2x the steps",
-                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
-                 "tau_sampling": "uniform", "loss_weighting": "residual", "input_scaling": True, "whole_turn": True},
-                steps_factor=2.0),
+                WHOLE),
+        Variant("equi+torsions,lr3e-3,turns,tau,residual,cin,whole,x2", "that, 2x the steps", WHOLE, steps_factor=2.0),
         Variant("equi+torsions,lr3e-3,turns,tau,residual,cin,whole,cos", "that, the rate falling to 0 on a cosine",
-                {**EQUIVARIANT, "anchor": "torsions", "lr": 3e-3, "torsion_features": True, "torsion_head": True,
-                 "tau_sampling": "uniform", "loss_weighting": "residual", "input_scaling": True, "whole_turn": True,
-                 "lr_schedule": "cosine"}),
+                {**WHOLE, "lr_schedule": "cosine"}),
     ]
 }  # fmt: skip
 
