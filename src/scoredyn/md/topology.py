@@ -44,18 +44,19 @@ def read_gro_positions(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
     if len(lines) < n + 3:
         raise MoleculeError(f"{path}: says {n} atoms but has {len(lines) - 2} lines after its header, not {n} and "
                             "a box line; regenerate the file")  # fmt: skip
-    pos = np.empty((n, 3))
-    for i in range(n + 1):
-        line = lines[2 + i]
+
+    def floats(i: int, fields: list[str]) -> list[float]:
+        """The numbers of line 3 + i (0-based after the header), or one error naming that line."""
         try:
-            if i < n:
-                pos[i] = [float(line[20 + 8 * k : 28 + 8 * k]) for k in range(3)]  # columns 21-44
-            else:
-                box = np.array([float(x) for x in line.split()[:3]])
+            return [float(x) for x in fields]
         except ValueError as exc:
             raise MoleculeError(f"{path}: line {3 + i} is not a readable .gro line ({exc}); "
                                 "regenerate the file") from None  # fmt: skip
-    return pos, box
+
+    atoms = lines[2 : 2 + n]  # x, y, z in columns 21-44
+    pos = np.array([floats(i, [line[20 + 8 * k : 28 + 8 * k] for k in range(3)]) for i, line in enumerate(atoms)])
+    box = np.array(floats(n, lines[2 + n].split()[:3]))
+    return pos.reshape(n, 3), box
 
 
 def _pdb2gmx_menu_choice(text: str, wanted: list[str]) -> list[str]:
