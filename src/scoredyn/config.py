@@ -187,6 +187,14 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
             f"{low} A (D dt / sigma^2 = {a:.2f} > {MAX_DFF_STABILITY}; Euler-Maruyama diverges at 2); "
             f"shorten the timestep or raise the friction by {a / MAX_DFF_STABILITY:.1f}x"
         )
+    mols = cfg["molecules"]
+    held_out = set(mols.get("evaluate", [])) - set(mols["train"])
+    leaks = [e["path"] for e in cfg["dataset"]["extra"] if e.get("molecule") in held_out]
+    if leaks:
+        raise ConfigError(
+            f"{where}: dataset.extra trains on {', '.join(leaks)}, labelled as a molecule that molecules.evaluate "
+            "holds out of training; drop it, or list the molecule under molecules.train"
+        )
     for key in ("frame_interval_ps", "equilibrate_ps"):
         if not is_multiple(md[key] * 1000.0, md["timestep_fs"]):
             raise ConfigError(

@@ -260,3 +260,15 @@ def test_a_molecule_described_in_the_config_alone_runs_through_the_tiny_pipeline
     assert read_trajectory(results / "sd" / name / "production.h5").n_atoms == 19  # 22 - CB - 3 HB + HA2
     metrics = json.loads((results / "evaluation" / "metrics.json").read_text())
     assert "phi/psi" in metrics[name] and (results / "evaluation" / name / "dihedrals.png").is_file()
+
+
+@pytest.mark.workflow
+def test_no_frame_of_the_held_out_butane_reaches_the_dataset():
+    res = snakemake("-n", "--forceall", "--configfile", "config/alkanes.yaml")
+    assert res.returncode == 0, res.stderr[-3000:]
+    text = res.stdout + res.stderr
+    block = text[text.index("rule dataset:") :]
+    inputs = re.search(r"input: (.*)", block).group(1).split(", ")
+    sources = {re.match(r"results/alkanes/md/([^/]+)/", p).group(1) for p in inputs}
+    assert sources == {"ethane", "propane", "pentane"}
+    assert any("md/butane/production.h5" in line for line in text.splitlines() if "input:" in line)  # MD still runs

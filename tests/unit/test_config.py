@@ -106,3 +106,11 @@ def test_conditional_times_must_be_whole_lags_within_the_ensembles():
     assert ten["evaluation"]["conditional_times_ps"] == [10, 20]
     with pytest.raises(ConfigError, match="steps"):
         validate_config(base() | {"evaluation": {"sweep": {"solvers": [{"name": "dpm3"}]}}})
+
+
+def test_a_held_out_molecule_cannot_come_back_through_extra_training_files():
+    mols = {"train": ["ethane", "pentane"], "evaluate": ["butane", "ethane"]}
+    leak = {"extra": [{"path": "md/butane.h5", "molecule": "butane"}]}
+    with pytest.raises(ConfigError, match=r"dataset\.extra trains on md/butane\.h5, .* holds out of training"):
+        validate_config(base() | {"molecules": mols, "dataset": leak})
+    validate_config(base() | {"molecules": mols, "dataset": {"extra": [{"path": "a.h5", "molecule": "ethane"}]}})

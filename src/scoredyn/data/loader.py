@@ -87,6 +87,7 @@ class PairData:
                 ) from None
         self.path, self.split = path, split
         self.geometries: dict[str, IdealGeometry] | None = None
+        self.topologies: dict[str, tuple[list[str], np.ndarray]] = {}  # atom labels and bonds [B, 2]
         if slow_targets and anchor == "none":
             raise ValueError("slow targets are the frames projected onto the anchor's geometry: they need an anchor")
         self.anchor, self.slow_targets = anchor, slow_targets
@@ -105,6 +106,7 @@ class PairData:
                 ks = [k for k in loaded if molecule[k] == name]
                 frames = np.concatenate([loaded[k][0] for k in ks])
                 self.geometries[name] = IdealGeometry.from_frames(bonds[ks[0]], frames, anchor)
+                self.topologies[name] = ([self.vocabulary[int(t)] for t in loaded[ks[0]][1]], bonds[ks[0]])
             cond = {k: self.geometries[molecule[k]].apply(torch.from_numpy(v[0])).numpy() for k, v in loaded.items()}
             if slow_targets:
                 target = {k: self.geometries[molecule[k]].apply(torch.from_numpy(v[0]), hold=True).numpy()
@@ -188,8 +190,11 @@ class PairData:
         """The anchor's kind and the geometry of each molecule, as ``model.pt`` records them (None without)."""
         if self.geometries is None:
             return None
-        return {"kind": self.anchor, "slow_targets": self.slow_targets,
-                "molecules": {name: g.to_dict() for name, g in self.geometries.items()}}  # fmt: skip
+        molecules = {}
+        for name, g in self.geometries.items():
+            labels, bonds = self.topologies[name]
+            molecules[name] = {**g.to_dict(), "labels": labels, "bonds": np.asarray(bonds).tolist()}
+        return {"kind": self.anchor, "slow_targets": self.slow_targets, "molecules": molecules}
 
     @property
     def n_types(self) -> int:

@@ -32,6 +32,7 @@ from scoredyn.md.extract import solute_trajectory, write_for_people
 from scoredyn.md.topology import resolve_molecule
 from scoredyn.model.anchor import IdealGeometry
 from scoredyn.model.checkpoint import CheckpointError, load_model
+from scoredyn.model.transfer import TrainedMolecule, transfer_geometry
 from scoredyn.molecules import ResolvedMolecule, check_summary
 from scoredyn.rollout.constraints import HBondConstraints
 from scoredyn.rollout.engine import Rollout, RolloutResult, RolloutSettings
@@ -74,6 +75,27 @@ class DffDynamics:
 
     def label(self) -> str:
         return f"bd{self.timestep_fs:g}fs-zeta{self.friction_amu_per_ps:g}-{self.temperature_K:g}K"
+
+
+def transferred_anchor(record: dict, name: str, labels: list[str], bonds: np.ndarray, model: Path) -> IdealGeometry:
+    """The anchor of a molecule held out of training (atom labels [N], bonds [B, 2]), from the atoms
+    of the same environments in the training molecules that ``model``'s anchor ``record`` keeps
+    (:mod:`scoredyn.model.transfer`): never from the held-out molecule's own MD."""
+    trained = {}
+    for k, rec in record["molecules"].items():
+        if "labels" not in rec or "bank" not in rec:
+            raise CheckpointError(
+                f"{model}: keeps no atom labels, bonds or MD distances of its training molecule {k}, which "
+                f"the anchor of {name} (held out of training) is transferred from; train again with this "
+                "scoredyn"
+            )
+        trained[k] = TrainedMolecule(rec["labels"], np.asarray(rec["bonds"]), IdealGeometry.from_dict(rec))
+    try:
+        geometry = transfer_geometry(labels, bonds, trained, name)
+    except ValueError as exc:
+        raise ConfigError(f"{model}: {exc}") from None
+    log.info("%s: the anchor of %s (held out) is transferred from %s", model, name, ", ".join(sorted(trained)))
+    return geometry
 
 
 class RolloutSystem:
@@ -121,7 +143,7 @@ class RolloutSystem:
             self.sampler: DisplacementSampler | LangevinSampler = DisplacementSampler(
                 net, meta["schedule"], self.solver, types, self.device, dtype,
                 chunk=roll.get("chunk"), compile=roll["compile"],
-                anchor=self.anchor_geometry(meta["anchor"], name, reference, model, redraw), redraw=redraw,
+                anchor=self.anchor_geometry(meta["anchor"], name, reference, model, redraw, labels), redraw=redraw,
             )  # fmt: skip
         else:
             self.dynamics = DffDynamics.from_config(cfg)
@@ -135,15 +157,14 @@ class RolloutSystem:
         self.model_digest = file_digest(model)
 
     def anchor_geometry(self, record: dict | None, name: str, reference: Trajectory, model: Path,
-                        redraw: bool) -> IdealGeometry | None:  # fmt: skip
+                        redraw: bool, labels: list[str]) -> IdealGeometry | None:  # fmt: skip
         """The anchor a model trained on anchors conditions on: its own record of ``name``, or, for a
-        molecule it was not trained on, the topology's bonds at their means over the reference frames;
-        for a ``redraw`` with a record that keeps no bank, the bank of the reference frames."""
+        molecule it was not trained on, one transferred from the training molecules; for a ``redraw``
+        with a record that keeps no bank, the bank of the reference frames."""
         if record is None:
             return None
         if name not in record["molecules"]:
-            log.info("%s has no anchor geometry for %s; taking it from the reference frames", model, name)
-            return IdealGeometry.from_frames(self.molecule.top.bonds, reference.pos, str(record["kind"]))
+            return transferred_anchor(record, name, labels, self.molecule.top.bonds, model)
         geometry = IdealGeometry.from_dict(record["molecules"][name])
         if len(geometry) and int(geometry.pairs.max()) >= self.molecule.top.n_atoms:
             raise CheckpointError(
