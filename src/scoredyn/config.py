@@ -39,6 +39,13 @@ def config_schema(path: str | None = None) -> dict:
     return yaml.safe_load(text)
 
 
+def solver_names() -> list[str]:
+    """The solvers a config may name (the schema's list; :data:`scoredyn.diffusion.solver.SOLVERS`
+    implements each, which a test checks), without importing torch."""
+    solver = config_schema()["properties"]["rollout"]["properties"]["solver"]
+    return list(solver["properties"]["name"]["enum"])
+
+
 def box_edge_estimate_nm(n_waters: int) -> float:
     """Edge of a cubic box holding ``n_waters`` at liquid density (nm)."""
     return (n_waters / WATER_PER_NM3) ** (1.0 / 3.0)

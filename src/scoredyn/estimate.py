@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from scoredyn.config import Config
+from scoredyn.diffusion.solver import SOLVERS
 from scoredyn.errors import ScoredynError
 
 #: atoms per water molecule of each water model
@@ -107,7 +108,7 @@ def estimate(target: Config, small: Config, rates: Rates) -> pd.DataFrame:
     t = target.raw["train"]
     net = _net_cost(target) / _net_cost(small)
     train_h = t["steps"] * t["batch_size"] * rates.train_s_per_sample * net / 3600.0
-    nfe = {"dpm1": 1, "dpm2": 2, "dpm3": 3, "dpmpp2m": 1}
+    nfe = SOLVERS
     per_eval = rates.sd_s_per_evaluation_step * net
     lag = target.raw["dataset"]["lag_ps"]
     sd_steps = roll["production"]["time_ns"] * 1000.0 / lag * n_eval

@@ -1,10 +1,13 @@
 """DPM-Solver against distributions whose exact score is known."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from scipy import stats
 
+from scoredyn.diffusion.kernel import SCALES_A, kernel_errors
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.diffusion.solver import SolverConfig, lambda_grid, solve
 from scoredyn.diffusion.wrapper import ModelWrapper
@@ -65,9 +68,11 @@ def exact_flow(x_T, mean, var):
     return a * mean + ((a**2 * var + s**2) / (a_T**2 * var + s_T**2)).sqrt() * (x_T - a_T * mean)
 
 
-@pytest.mark.parametrize(("name", "order"), [("dpm1", 1), ("dpm2", 2), ("dpm3", 3), ("dpmpp2m", 2)])
+@pytest.mark.parametrize(("name", "order"), [("dpm1", 1), ("dpm2", 2), ("dpm3", 3), ("dpmpp2m", 2), ("dpm3m", 3)])
 def test_convergence_order(name, order):
-    """Doubling the steps divides the error of the ODE solution by about 2^order."""
+    """Doubling the steps divides the error of the ODE solution by about 2^order (at least 2^3
+    for dpm3m, whose rate on this problem is 3.7; with the reference code's coefficient of its
+    last term it would be 2)."""
     mean = torch.tensor([0.6, -0.3, 0.0], dtype=torch.float64)
     var = torch.tensor([0.25, 1.0, 2.5], dtype=torch.float64)
     x_T = prior((500, 3))
@@ -77,7 +82,10 @@ def test_convergence_order(name, order):
         for n in (20, 40, 80)
     ]
     rates = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
-    assert np.all(np.abs(rates - order) < 0.45), (errors, rates)
+    if name == "dpm3m":
+        assert np.all((rates > order - 0.2) & (rates < order + 1.0)), (errors, rates)
+    else:
+        assert np.all(np.abs(rates - order) < 0.45), (errors, rates)
 
 
 @pytest.mark.parametrize(("name", "steps"), [("dpm3", 20)])
@@ -142,3 +150,66 @@ def test_float32_follows_float64():
 def test_unknown_solver_is_refused():
     with pytest.raises(ValueError, match="dpm3"):
         SolverConfig("euler", 10)
+
+
+#: the settings that draw an Ornstein-Uhlenbeck move's variance within 1% at every scale
+EXACT = {("dpm3", 50), ("dpm3", 20), ("dpm3", 10), ("dpm3m", 20)}
+#: offered settings that miss it: the sign of their variance error (the README says so)
+INEXACT = {("dpmpp2m", 20): +1, ("dpmpp2m", 10): +1, ("dpmpp2m", 5): -1, ("dpm3m", 10): -1, ("dpm3m", 15): -1,
+           ("dpm2", 10): +1}  # fmt: skip
+
+
+def offered_settings() -> set[tuple[str, int]]:
+    """Every solver setting of a shipped config and of bench/speed.py."""
+    import ast
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    found = set()
+    for path in [root / "config.yaml", *sorted((root / "config").glob("*.yaml"))]:
+        raw = yaml.safe_load(path.read_text())
+        roll, sweep = raw.get("rollout", {}), raw.get("evaluation", {}).get("sweep", {})
+        for solver in [roll.get("solver"), *sweep.get("solvers", [])]:
+            if solver:
+                found.add((solver["name"], solver["steps"]))
+    for node in ast.walk(ast.parse((root / "bench" / "speed.py").read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "SolverConfig" and len(node.args) == 2:
+            found.add((node.args[0].value, node.args[1].value))
+    return found
+
+
+def test_every_offered_setting_draws_an_ou_move_as_documented():
+    """Fed the exact noise prediction of an Ornstein-Uhlenbeck kernel at displacement scales of
+    0.05-1.5 A, the exact settings draw its mean within 0.02 standard deviations (the prior's own
+    offset, a_T b mu, is 0.013) and its variance within 1%; every other offered setting misses
+    the variance by more than 1%, with the sign its documentation gives."""
+    offered = offered_settings()
+    assert offered <= EXACT | set(INEXACT), offered - EXACT - set(INEXACT)
+    for name, steps in sorted(EXACT | set(INEXACT)):
+        errors = kernel_errors(SolverConfig(name, steps))
+        assert [e.scale_A for e in errors] == list(SCALES_A)
+        worst = max(errors, key=lambda e: abs(e.variance_error))
+        assert all(e.mean_error < 0.02 for e in errors), (name, steps, errors)
+        if (name, steps) in EXACT:
+            assert abs(worst.variance_error) < 0.01, (name, steps, errors)
+        else:
+            assert abs(worst.variance_error) > 0.01 and np.sign(worst.variance_error) == INEXACT[name, steps], (
+                name,
+                steps,
+                errors,
+            )
+
+
+def test_the_kernel_check_sees_a_wrong_solver():
+    """dpm1 with 3 steps is far off; a kernel check that passed it would prove nothing."""
+    errors = kernel_errors(SolverConfig("dpm1", 3))
+    assert min(abs(e.variance_error) for e in errors) > 0.5
+
+
+def test_the_schema_offers_exactly_the_implemented_solvers():
+    from scoredyn.config import config_schema, solver_names
+    from scoredyn.diffusion.solver import SOLVERS
+
+    sweep = config_schema()["properties"]["evaluation"]["properties"]["sweep"]["properties"]["solvers"]
+    assert solver_names() == list(SOLVERS) == sweep["items"]["properties"]["name"]["enum"]

@@ -1,7 +1,7 @@
 # Config validation, paths and named input functions shared by every rule.
 from pathlib import Path
 
-from scoredyn.config import load_config
+from scoredyn.config import load_config, solver_names
 from scoredyn.errors import ScoredynError
 
 
@@ -57,7 +57,7 @@ wildcard_constraints:
     molecule="|".join(MOLECULES),
     index=r"\d+",
     state="|".join(STATES) or "no-state",
-    solver=r"(dpm1|dpm2|dpm3|dpmpp2m)x\d+",
+    solver=rf"({'|'.join(solver_names())})x\d+",
 
 
 def molecule_files(wildcards):
