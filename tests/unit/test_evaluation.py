@@ -236,8 +236,16 @@ def test_figures_put_methods_side_by_side_on_one_scale(rng):
     plt.close(fig)
     rows, passages, means = kinetics_rows("mol", obs, n_boot=100)
     assert {"SD/MD", "DFF/MD"} <= set(rows[rows.statistic == "mfpt_ratio"].method)
-    fig = figures.fpt_figure(passages, means)
+    fig = figures.fpt_figure(passages, means, {"MD": 200.0, "SD": 200.0, "DFF": 200.0})
     assert [ax.get_title() for ax in fig.axes] == ["α → β", "β → α"]
+    assert all(ax.axison and ax.get_ylim()[0] >= 0 for ax in fig.axes)
+    plt.close(fig)
+    # without a passage a panel says so, with the lengths, and draws no (negative) density axis
+    empty = {m: {pair: np.zeros(0) for pair in p} for m, p in passages.items()}
+    nan = {m: {pair: (np.nan, np.nan, np.nan) for pair in p} for m, p in means.items()}
+    fig = figures.fpt_figure(empty, nan, {"MD": 4000.0, "SD": 20000.0, "DFF": 500.0})
+    assert not any(ax.axison for ax in fig.axes)
+    assert fig.axes[0].texts[0].get_text() == "no transition seen\nin MD 4 ns, SD 20 ns, DFF 500 ps"
     plt.close(fig)
     for kind in ("bonds", "angles"):
         fig = figures.geometry_figure(obs, kind, 300.0, 24.0)
@@ -310,8 +318,8 @@ def test_a_few_broken_bonds_raise_the_jsd_and_show_in_the_figure(rng):
     assert (panel.lo, panel.hi) == pytest.approx((md_lo, md_hi + reach))  # widened, capped: MD's peak keeps its width
     assert panel.outside["SD"].fraction == pytest.approx(0.01, abs=5e-4)
     assert panel.outside["SD"].high == 14.0 and panel.outside["MD"].fraction < 1e-3
-    note = figures.outside_note("SD", panel.outside["SD"], panel.lo, panel.hi, "A")
-    assert note.startswith("SD: 1% off axis (") and note.endswith("-14 A)")  # MD's range cuts SD's low tail too
+    note = figures.outside_note("SD", panel.outside["SD"], panel.lo, panel.hi, "Å")
+    assert note.startswith("SD: 1% off axis (") and note.endswith("-14 Å)")  # MD's range cuts SD's low tail too
     fig = figures.geometry_figure({"MD": md, "SD": bad}, "bonds", 300.0, 24.0)
     assert note in [t.get_text() for t in fig.axes[0].texts]
     plt.close(fig)
@@ -332,5 +340,5 @@ def test_geometry_panel_widens_to_a_looser_method_but_not_to_its_broken_tail(rng
     assert panel.outside["DFF"].fraction == pytest.approx(1 / 40_000)  # a NaN bond is not dropped either
     note = figures.outside_note("DFF", panel.outside["DFF"], panel.lo, panel.hi, "A")
     assert note == "DFF: 0.0025% off axis (non-finite)"
-    one = figures.outside_note("SD", outside(np.r_[np.full(99, 1.5), 14.0], (1.0, 2.0)), 1.0, 2.0, "A")
-    assert one == "SD: 1% off axis (max 14 A)"
+    one = figures.outside_note("SD", outside(np.r_[np.full(99, 1.5), 14.0], (1.0, 2.0)), 1.0, 2.0, "Å")
+    assert one == "SD: 1% off axis (max 14 Å)"

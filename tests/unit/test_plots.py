@@ -27,3 +27,19 @@ def test_bars_write_each_value_and_its_note():
     assert [t.get_text() for t in ax.texts] == [" 100 (whole job 50)", " 1e+03"]
     assert ax.get_xscale() == "log"
     plt.close(fig)
+
+
+def test_core_sets_wrap_at_180_degrees_and_are_outlined():
+    from scoredyn.plots.dihedrals import core_boxes, core_spans, wrapped
+
+    assert wrapped(110, 190) == [(110.0, 180.0), (-180.0, -170.0)]
+    assert wrapped(150, 210) == [(150.0, 180.0), (-180.0, -150.0)]
+    assert wrapped(-85, -35) == [(-85.0, -35.0)]
+    assert wrapped(-200, -150) == [(160.0, 180.0), (-180.0, -150.0)]
+    assert wrapped(-180, 180) == [(-180.0, 180.0)]
+    fig, (a, b) = plt.subplots(1, 2)
+    core_boxes(a, {"alpha": ([(-120, -40)], [(-80, 0)]), "beta": ([(-170, -50)], [(110, 190)])})
+    assert len(a.patches) == 3  # beta's psi range crosses 180: two boxes
+    core_spans(b, {"trans": [(150, 210)], "gauche": [(35, 85), (-85, -35)]})
+    assert len(b.patches) == 4 and sorted(t.get_text() for t in b.texts) == ["gauche", "gauche", "trans", "trans"]
+    plt.close(fig)

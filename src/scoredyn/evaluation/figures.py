@@ -20,7 +20,14 @@ from scoredyn.analysis.kde import kde_1d, kde_2d, scott_bandwidth
 from scoredyn.analysis.observables import constrained_bond_classes
 from scoredyn.evaluation.metrics import REFERENCE, Outside, geometry_range, outside
 from scoredyn.evaluation.observe import Observed
-from scoredyn.plots.dihedrals import free_energy_contours, label_states, profile, ramachandran_scatter
+from scoredyn.plots.dihedrals import (
+    core_boxes,
+    core_spans,
+    free_energy_contours,
+    label_states,
+    profile,
+    ramachandran_scatter,
+)
 from scoredyn.plots.kinetics import fpt_histogram
 from scoredyn.plots.speed import bars
 from scoredyn.plots.style import greek, method_color
@@ -47,10 +54,16 @@ def _grid(n: int, ncols: int, size: tuple[float, float]) -> tuple[Figure, np.nda
     return fig, axes.ravel()
 
 
+#: a state's core set on two dihedrals: (intervals of the first, intervals of the second), degrees
+CoreBoxes = dict[str, tuple[list[tuple[float, float]], list[tuple[float, float]]]]
+
+
 def ramachandran_figure(observed: dict[str, Observed], centres: dict[str, tuple[float, float]],
-                        temperature_K: float, bandwidth_deg: float, f_max: float) -> Figure:  # fmt: skip
+                        temperature_K: float, bandwidth_deg: float, f_max: float,
+                        cores: CoreBoxes | None = None) -> Figure:  # fmt: skip
     """Top row: scatter of the first two dihedrals per method; bottom row: KDE free-energy
-    contours in kJ/mol on one colour scale (paper Fig. 2c-f)."""
+    contours in kJ/mol on one colour scale (paper Fig. 2c-f), with each state's core set
+    (``cores``, which the populations and passages count) outlined on both."""
     methods = list(observed)
     names = tuple(list(observed[REFERENCE].dihedrals)[:2])
     fig, axes = plt.subplots(2, len(methods), figsize=(3.0 * len(methods) + 0.8, 6.0), squeeze=False,
@@ -65,21 +78,26 @@ def ramachandran_figure(observed: dict[str, Observed], centres: dict[str, tuple[
         grid, dens = kde_2d(x, y, bandwidth_deg)
         mappable = free_energy_contours(grid, free_energy(dens, temperature_K), axes[1, k], levels, names)
         label_states(axes[1, k], centres)
+        for ax in axes[:, k]:
+            core_boxes(ax, cores or {})
         axes[1, k].set_title(f"{method}: F = -kT ln P (KDE, h = {bandwidth_deg:g} deg)")
     fig.colorbar(mappable, ax=axes[1, :].tolist(), label="F (kJ/mol)", shrink=0.9)
     return fig
 
 
 def dihedral_profiles_figure(observed: dict[str, Observed], temperature_K: float, bandwidth_deg: float,
-                             f_max: float) -> Figure:  # fmt: skip
-    """Free-energy profile of each named dihedral, one panel each, methods overlaid."""
+                             f_max: float, cores: dict[str, dict[str, list[tuple[float, float]]]] | None = None
+                             ) -> Figure:  # fmt: skip
+    """Free-energy profile of each named dihedral, one panel each, methods overlaid, with the core
+    intervals of each state (``cores``: state -> dihedral -> intervals) shaded."""
     names = list(observed[REFERENCE].dihedrals)
     fig, axes = _grid(len(names), 3, (3.2, 2.6))
     for ax, name in zip(axes, names, strict=False):
+        core_spans(ax, {s: r[name] for s, r in (cores or {}).items() if name in r})
         for method, obs in observed.items():
             centres, dens = kde_1d(obs.dihedrals[name], bandwidth_deg, (-180.0, 180.0), periodic=True)
             profile(centres, free_energy(dens, temperature_K), ax, method_color(method), method,
-                    f"{greek(name)} (deg)")  # fmt: skip
+                    f"{greek(name)} (°)")  # fmt: skip
         ax.set_xlim(-180, 180)
         ax.set_xticks(np.arange(-180, 181, 90))
         ax.set_ylim(0, f_max)
@@ -140,7 +158,7 @@ def geometry_figure(observed: dict[str, Observed], kind: str, temperature_K: flo
     beyond it; bond classes that MD's ``constraints`` (``md.constraints``) fix say so in their title.
     """
     ref = getattr(observed[REFERENCE], kind)
-    unit = "A" if kind == "bonds" else "deg"
+    unit = "Å" if kind == "bonds" else "°"
     fixed = constrained_bond_classes(ref, constraints) if kind == "bonds" else []
     fig, axes = _grid(len(ref), 4, (2.6, 2.2))
     for ax, cls in zip(axes, ref, strict=False):
@@ -163,14 +181,21 @@ def geometry_figure(observed: dict[str, Observed], kind: str, temperature_K: flo
     return fig
 
 
-def fpt_figure(passages: dict[str, dict[tuple[str, str], np.ndarray]], means: dict[str, dict[tuple[str, str], tuple]]
-               ) -> Figure:  # fmt: skip
-    """First-passage time histograms of each ordered pair of states, methods overlaid (Fig. 2g-h)."""
+def duration(ps: float) -> str:
+    """A trajectory's length as a reader takes it in: 40 ps, 2.5 ns."""
+    return f"{ps / 1000.0:.3g} ns" if ps >= 1000.0 else f"{ps:.3g} ps"
+
+
+def fpt_figure(passages: dict[str, dict[tuple[str, str], np.ndarray]], means: dict[str, dict[tuple[str, str], tuple]],
+               spans_ps: dict[str, float]) -> Figure:  # fmt: skip
+    """First-passage time histograms of each ordered pair of states, methods overlaid (Fig. 2g-h);
+    ``spans_ps`` (each method's trajectory length) is what a panel without any passage reports."""
     pairs = list(passages[REFERENCE])
     fig, axes = _grid(max(len(pairs), 1), 2, (3.6, 2.8))
+    spans = {m: duration(ps) for m, ps in spans_ps.items()}
     for ax, (a, b) in zip(axes, pairs, strict=False):
         fpt_histogram({m: p[a, b] for m, p in passages.items()}, {m: means[m][a, b] for m in passages}, ax,
-                      f"{greek(a)} → {greek(b)}")  # fmt: skip
+                      f"{greek(a)} → {greek(b)}", spans=spans)  # fmt: skip
     if not pairs:
         axes[0].text(0.5, 0.5, "the molecule declares fewer than two states", ha="center", transform=axes[0].transAxes)
     return fig
@@ -189,7 +214,7 @@ def conditional_figure(dihedrals: dict[str, dict[str, np.ndarray]], times_ps: li
                 centres, dens = kde_1d(dihedrals[m][names[0]][:, k], bandwidth_deg, (-180.0, 180.0), periodic=True)
                 ax.plot(centres, dens, color=method_color(m), label=f"{m} ({dihedrals[m][names[0]].shape[0]})")
             ax.set_xlim(-180, 180)
-            ax.set_xlabel(f"{greek(names[0])} (deg)")
+            ax.set_xlabel(f"{greek(names[0])} (°)")
             ax.set_title(f"from {greek(state)}, t = {t:g} ps")
         axes[0].set_ylabel("density (1/deg)")
         axes[0].legend(frameon=False)

@@ -87,22 +87,27 @@ def evaluate_equilibrium_stage(
         seen.add("training", method, "seen_in_training", float(name in cfg.train))
     df = pd.concat([eq, kin, seen.frame()], ignore_index=True)
     held_out = "" if name in cfg.train else " (held out: never seen in training)"
-    title = f"{name}: {' and '.join(learned)} against {REFERENCE}{held_out}"
+    lengths = ", ".join(f"{m} {figures.duration(obs.n_frames * obs.dt_ps)}" for m, obs in observed.items())
+    title = f"{name}: {' and '.join(learned)} against {REFERENCE}{held_out}; {lengths}"
     f_max, bw = ev["free_energy_max_kJ_mol"], ev["kde_bandwidth_deg"]
+    cores = {s: st.ranges for s, st in mol.molecule.states.items()}
     with plt.rc_context(figures.STYLE):
         if len(mol.dihedral_atoms) >= 2:
             names = list(mol.dihedral_atoms)[:2]
             centres = {s: (st.centre[names[0]], st.centre[names[1]]) for s, st in mol.molecule.states.items()
                        if all(n in st.centre for n in names)}  # fmt: skip
-            fig = figures.ramachandran_figure(observed, centres, temperature, bw, f_max)
+            full = [(-180.0, 180.0)]
+            boxes = {s: (st.ranges.get(names[0], full), st.ranges.get(names[1], full))
+                     for s, st in mol.molecule.states.items()}  # fmt: skip
+            fig = figures.ramachandran_figure(observed, centres, temperature, bw, f_max, boxes)
         else:
-            fig = figures.dihedral_profiles_figure(observed, temperature, bw, f_max)
+            fig = figures.dihedral_profiles_figure(observed, temperature, bw, f_max, cores)
         figs = {
             "dihedrals": fig,
-            "dihedral_profiles": figures.dihedral_profiles_figure(observed, temperature, bw, f_max),
+            "dihedral_profiles": figures.dihedral_profiles_figure(observed, temperature, bw, f_max, cores),
             "bonds": figures.geometry_figure(observed, "bonds", temperature, f_max, cfg.md.constraints),
             "angles": figures.geometry_figure(observed, "angles", temperature, f_max),
-            "fpt": figures.fpt_figure(passages, means),
+            "fpt": figures.fpt_figure(passages, means, {m: obs.n_frames * obs.dt_ps for m, obs in observed.items()}),
         }
         for key, f in figs.items():
             f.suptitle(title, fontsize=9)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.contour import QuadContourSet
+from matplotlib.patches import Rectangle
 
 from scoredyn.plots.style import greek
 
@@ -16,8 +17,8 @@ def dihedral_axes(ax: Axes, names: tuple[str, str]) -> Axes:
     ax.set_xticks(np.arange(-180, 181, 90))
     ax.set_yticks(np.arange(-180, 181, 90))
     ax.set_aspect("equal")
-    ax.set_xlabel(f"{greek(names[0])} (deg)")
-    ax.set_ylabel(f"{greek(names[1])} (deg)")
+    ax.set_xlabel(f"{greek(names[0])} (°)")
+    ax.set_ylabel(f"{greek(names[1])} (°)")
     return ax
 
 
@@ -50,6 +51,38 @@ def label_states(ax: Axes, centres: dict[str, tuple[float, float]]) -> Axes:
     for name, (cx, cy) in centres.items():
         ax.annotate(greek(name), (cx, cy), ha="center", va="center", fontsize=11, fontweight="bold", color="k",
                     bbox={"boxstyle": "round,pad=0.1", "fc": "w", "ec": "none", "alpha": 0.6})  # fmt: skip
+    return ax
+
+
+def wrapped(lo: float, hi: float) -> list[tuple[float, float]]:
+    """An interval of a periodic angle (degrees, possibly past +-180) as pieces inside [-180, 180]."""
+    lo, hi = float(lo), float(hi)
+    if hi - lo >= 360.0:
+        return [(-180.0, 180.0)]
+    shift = 360.0 * np.floor((lo + 180.0) / 360.0)
+    lo, hi = lo - shift, hi - shift  # lo in [-180, 180)
+    return [(lo, min(hi, 180.0))] + ([(-180.0, hi - 360.0)] if hi > 180.0 else [])
+
+
+def core_boxes(ax: Axes, cores: dict[str, tuple[list[tuple[float, float]], list[tuple[float, float]]]]) -> Axes:
+    """Outline each state's core set, given as (x intervals, y intervals) in degrees, with dashed boxes."""
+    for x_ranges, y_ranges in cores.values():
+        for xr in x_ranges:
+            for yr in y_ranges:
+                for x0, x1 in wrapped(*xr):
+                    for y0, y1 in wrapped(*yr):
+                        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="k", lw=0.8, ls="--"))
+    return ax
+
+
+def core_spans(ax: Axes, cores: dict[str, list[tuple[float, float]]]) -> Axes:
+    """Shade each state's core intervals (degrees) of a 1D dihedral, named at the top of the panel."""
+    for name, ranges in cores.items():
+        for r in ranges:
+            for x0, x1 in wrapped(*r):
+                ax.axvspan(x0, x1, color="0.85", alpha=0.5, lw=0, zorder=0)
+                ax.text(0.5 * (x0 + x1), 0.98, greek(name), transform=ax.get_xaxis_transform(), ha="center",
+                        va="top", fontsize=7)  # fmt: skip
     return ax
 
 

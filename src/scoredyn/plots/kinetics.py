@@ -9,10 +9,17 @@ from scoredyn.plots.style import method_color
 
 
 def fpt_histogram(samples: dict[str, np.ndarray], means: dict[str, tuple[float, float, float]], ax: Axes,
-                  title: str, bins: int = 20) -> Axes:  # fmt: skip
+                  title: str, bins: int = 20, spans: dict[str, str] | None = None) -> Axes:  # fmt: skip
     """Histograms (density, shared bins) of first-passage times (ps) per method, the mean
-    marked by a vertical line and its bootstrap interval by a band."""
+    marked by a vertical line and its bootstrap interval by a band. Without a single passage
+    the panel says so, with each method's trajectory length from ``spans``, and draws no axes."""
     pooled = np.concatenate([np.ravel(s) for s in samples.values()] or [np.zeros(0)])
+    if not len(pooled):
+        seen = ", ".join(f"{m} {spans[m]}" for m in samples if spans and m in spans) or "these trajectories"
+        ax.text(0.5, 0.5, f"no transition seen\nin {seen}", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        ax.set_title(title)
+        return ax
     edges = np.histogram_bin_edges(pooled, bins=bins) if len(pooled) else np.linspace(0, 1, bins + 1)
     for method, s in samples.items():
         color = method_color(method)
