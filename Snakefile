@@ -27,6 +27,7 @@ localrules:
     evaluate_conditional,
     evaluate_speed,
     evaluate_sweep,
+    evaluate_sizes,
     metrics,
 
 

@@ -194,6 +194,12 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
             f"{low} A (D dt / sigma^2 = {a:.2f} > {MAX_DFF_STABILITY}; Euler-Maruyama diverges at 2); "
             f"shorten the timestep or raise the friction by {a / MAX_DFF_STABILITY:.1f}x"
         )
+    odd = [x for x in cfg["evaluation"]["training_sizes"] if x > 1 and x != int(x)]
+    if odd:
+        raise ConfigError(
+            f"{where}: evaluation.training_sizes has {odd}: a size above 1 is a number of training pairs and must be "
+            "whole; give a fraction up to 1 or a whole number of pairs"
+        )
     mols = cfg["molecules"]
     held_out = set(mols.get("evaluate", [])) - set(mols["train"])
     leaks = [e["path"] for e in cfg["dataset"]["extra"] if e.get("molecule") in held_out]

@@ -29,6 +29,7 @@ from scoredyn.data.loader import PairData
 from scoredyn.devices import pick_device
 from scoredyn.diffusion.objective import DenoiserObjective, ScoreObjective
 from scoredyn.diffusion.schedule import VPSchedule
+from scoredyn.errors import ConfigError
 from scoredyn.io import save_figure, write_csv
 from scoredyn.model.checkpoint import load_torch, model_record, save_torch
 from scoredyn.model.compiled import Compiled
@@ -319,9 +320,11 @@ def train_config(cfg_all: Config, steps: int) -> TrainConfig:
 
 
 def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,
-                method: str = "sd", log_file: Path | None = None) -> pd.DataFrame:  # fmt: skip
+                method: str = "sd", size: float | None = None,
+                log_file: Path | None = None) -> pd.DataFrame:  # fmt: skip
     """The train rules: train SD's score model (``method="sd"``) or the DFF's denoiser (``"dff"``)
-    on ``dataset_h5``; write ``model``, ``metrics`` and the ``figure``."""
+    on ``dataset_h5`` (or on the nested subset ``size`` of its training pairs, as
+    ``evaluation.training_sizes`` names it); write ``model``, ``metrics`` and the ``figure``."""
     import h5py
     import matplotlib
 
@@ -345,6 +348,14 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
                       whole_turn=False)  # no anchor  # fmt: skip
     train_data = PairData(dataset_h5, "train", anchor, cfg.slow_targets and method == "sd").to(device)
     val_data = PairData(dataset_h5, "val", anchor, cfg.slow_targets and method == "sd").to(device)
+    if size is not None:
+        n_all = len(train_data)
+        try:
+            train_data = train_data.subset(size)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        log.info("training on %d of the %d training pairs (evaluation.training_sizes: %g)", len(train_data), n_all,
+                 size)  # fmt: skip
     start = time.perf_counter()
     df = train(cfg, train_data, val_data, workdir, outputs["model"], outputs["metrics"],
                VPSchedule(**schedule_keys), atom_types, objective=objective)  # fmt: skip

@@ -91,7 +91,8 @@ def test_bad_config_fails_before_any_job_with_the_key(tmp_path):
 @pytest.mark.workflow
 def test_tiny_config_end_to_end(tmp_path):
     (tmp_path / "config.yaml").symlink_to(REPO / "config.yaml")
-    (tmp_path / "dff.yaml").write_text("dff: {enabled: true, steps: 10}\n")  # the DFF baseline beside SD
+    # the DFF baseline beside SD, and paper Fig. 4a on half the training pairs
+    (tmp_path / "dff.yaml").write_text("dff: {enabled: true, steps: 10}\nevaluation: {training_sizes: [0.5, 1]}\n")
     res = snakemake(
         "--cores",
         "2",
@@ -185,8 +186,17 @@ def test_tiny_config_end_to_end(tmp_path):
     jsd = rows[(rows.observable == "phi/psi") & (rows.statistic == "jsd_nats")].set_index("method").value
     assert set(jsd.index) == {"SD vs MD", "MD split-half", "SD split-half", "DFF vs MD", "DFF split-half",
                               "SD[dpm3x20] vs MD", "SD[dpm3x20] split-half", "SD[dpmpp2mx5] vs MD",
-                              "SD[dpmpp2mx5] split-half"}  # fmt: skip
+                              "SD[dpmpp2mx5] split-half", "SD[0.5] vs MD", "SD[0.5] split-half", "SD[1] vs MD",
+                              "SD[1] split-half"}  # fmt: skip
     assert jsd.between(0, np.log(2)).all() and (ev / "alanine-dipeptide" / "sweep_solver.png").is_file()
+    # Fig. 4a: size 1 is the main model and its production; 0.5 a model of its own on half the pairs
+    pairs = rows[rows.statistic == "train_pairs"].set_index("method").value
+    assert pairs["SD[1]"] == summary["train_pairs"] and 0.4 < pairs["SD[0.5]"] / pairs["SD[1]"] < 0.7
+    assert jsd["SD[1] vs MD"] == jsd["SD vs MD"] and jsd["SD[0.5] vs MD"] != jsd["SD vs MD"]
+    assert (ev / "alanine-dipeptide" / "training_size.png").stat().st_size > 10_000
+    log = (tmp_path / "results" / "tiny" / "logs" / "sizes" / "0.5" / "train.log").read_text()
+    assert f"training on {pairs['SD[0.5]']:.0f} of the {summary['train_pairs']} training pairs" in log
+    assert not (tmp_path / "results" / "tiny" / "sizes" / "1").exists()
     cond = rows[rows.observable.str.startswith("phi/psi | alpha, t = ")]
     assert set(cond.observable) == {"phi/psi | alpha, t = 1 ps", "phi/psi | alpha, t = 5 ps"}
     assert set(cond[cond.statistic == "jsd_nats"].method) >= {"SD vs MD", "DFF vs MD"}

@@ -114,3 +114,9 @@ def test_a_held_out_molecule_cannot_come_back_through_extra_training_files():
     with pytest.raises(ConfigError, match=r"dataset\.extra trains on md/butane\.h5, .* holds out of training"):
         validate_config(base() | {"molecules": mols, "dataset": leak})
     validate_config(base() | {"molecules": mols, "dataset": {"extra": [{"path": "a.h5", "molecule": "ethane"}]}})
+
+
+def test_training_sizes_are_fractions_or_whole_pair_counts():
+    assert validate_config(base() | {"evaluation": {"training_sizes": [0.1, 0.5, 1, 3000]}})
+    with pytest.raises(ConfigError, match=r"evaluation\.training_sizes has \[2\.5\]: .* must be whole"):
+        validate_config(base() | {"evaluation": {"training_sizes": [0.5, 2.5]}})

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from scoredyn.data.dataset import Source, choose_validation_blocks, pack_dataset, pair_segments
+from scoredyn.data.dataset import Source, choose_validation_blocks, pack_dataset, pair_segments, subset_pairs
 from scoredyn.data.loader import PairData
 from scoredyn.errors import TrajectoryError
 from scoredyn.trajectory import Trajectory, write_trajectory
@@ -160,6 +160,12 @@ def test_prefix_keeps_the_first_part_of_every_trajectory(tmp_path):
         assert not {offset[int(k)] + int(x) for x in t[first[k] :]} & kept
     with pytest.raises(ValueError, match="fraction"):
         data.prefix(0.0)
+    # a training size: a fraction or a number of pairs, counted alike from the file alone (the evaluation)
+    for size in (0.3, 1, 100, len(data)):
+        assert subset_pairs(tmp_path / "d.h5", size) == len(data.subset(size))
+    assert len(data.subset(1)) == len(data) and abs(len(data.subset(100)) - 100) <= 2
+    with pytest.raises(ValueError, match=r"evaluation\.training_sizes: 5000 pairs are more than the \d+ training"):
+        data.subset(5000)
 
 
 def authors_file(path, n_frames=60, dt=10.0):

@@ -1,4 +1,5 @@
 # Config validation, paths and named input functions shared by every rule.
+import re
 from pathlib import Path
 
 from scoredyn.config import load_config, solver_names
@@ -58,6 +59,10 @@ wildcard_constraints:
     index=r"\d+",
     state="|".join(STATES) or "no-state",
     solver=rf"({'|'.join(solver_names())})x\d+",
+    size="|".join(
+        re.escape(f"{x:g}") for x in config["evaluation"]["training_sizes"] if x != 1
+    )
+    or "no-size",
 
 
 def molecule_files(wildcards):
@@ -336,6 +341,28 @@ def sweep_files(ext):
     return files
 
 
+def size_labels():
+    """The training sizes of evaluation.training_sizes (paper Fig. 4a) as labels such as 0.25 or 3000."""
+    return [f"{x:g}" for x in config["evaluation"]["training_sizes"]]
+
+
+def size_files(ext):
+    """Named input function: one SD production of a molecule per training size (size 1: the main one)."""
+
+    def files(wildcards):
+        m = wildcards.molecule
+        return [
+            (
+                f"{RESULTS}/sd/{m}/production.{ext}"
+                if float(s) == 1
+                else f"{RESULTS}/sizes/{s}/sd/{m}/production.{ext}"
+            )
+            for s in size_labels()
+        ]
+
+    return files
+
+
 def evaluation_csvs(wildcards):
     """The metric rows of every evaluation rule."""
     csvs = [f"{RESULTS}/evaluation/speed.csv"]
@@ -343,6 +370,8 @@ def evaluation_csvs(wildcards):
         csvs.append(f"{RESULTS}/evaluation/{m}/equilibrium.csv")
         if sweep_labels():
             csvs.append(f"{RESULTS}/evaluation/{m}/sweep_solver.csv")
+        if size_labels():
+            csvs.append(f"{RESULTS}/evaluation/{m}/training_size.csv")
         if md_conditional_enabled():
             csvs += [
                 f"{RESULTS}/evaluation/{m}/conditional_{s}.csv"

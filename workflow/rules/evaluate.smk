@@ -177,3 +177,35 @@ rule evaluate_sweep:
         settings=config["evaluation"],
     script:
         "../scripts/evaluate_sweep.py"
+
+
+rule evaluate_sizes:
+    input:
+        md=f"{MD}/production.h5",
+        h5=size_files("h5"),
+        dataset=f"{RESULTS}/dataset/dataset.h5",
+        top=f"{MD}/topology/topol.top",
+    output:
+        figure=report(
+            f"{EVAL}/training_size.png",
+            caption="../report/training_size.rst",
+            category="{molecule}",
+            subcategory="5 Training-set size",
+        ),
+        csv=f"{EVAL}/training_size.csv",
+    log:
+        f"{LOGS}/evaluation/{{molecule}}/training_size.log",
+    benchmark:
+        f"{BENCH}/evaluation/{{molecule}}/training_size.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+        gpu=0,
+    params:
+        sizes=size_labels(),
+        settings=config["evaluation"],
+    script:
+        "../scripts/evaluate_sizes.py"

@@ -27,6 +27,36 @@ rule sd_production:
     params:
         workdir=f"{SD}/production_run",
         settings=config["rollout"],
+        method="sd",
+    script:
+        "../scripts/rollout_production.py"
+
+
+rule sd_size:
+    input:
+        model=f"{RESULTS}/sizes/{{size}}/model.pt",
+        h5=f"{MD}/production.h5",
+        top=f"{MD}/topology/topol.top",
+    output:
+        h5=f"{RESULTS}/sizes/{{size}}/sd/{{molecule}}/production.h5",
+        pdb=f"{RESULTS}/sizes/{{size}}/sd/{{molecule}}/production.pdb",
+        xtc=f"{RESULTS}/sizes/{{size}}/sd/{{molecule}}/production.xtc",
+        json=f"{RESULTS}/sizes/{{size}}/sd/{{molecule}}/production.json",
+    log:
+        f"{LOGS}/sizes/{{size}}/sd/{{molecule}}.log",
+    benchmark:
+        f"{BENCH}/sizes/{{size}}/sd/{{molecule}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=sd_runtime_min(1, config["rollout"]["production"]["time_ns"] * 1000.0),
+        gpu=1,
+    params:
+        workdir=f"{RESULTS}/sizes/{{size}}/sd/{{molecule}}/run",
+        settings=config["rollout"],
+        method="sd",
     script:
         "../scripts/rollout_production.py"
 
@@ -56,6 +86,7 @@ rule sd_conditional:
     params:
         workdir=f"{SD}/conditional_{{state}}_run",
         settings=config["rollout"],
+        method="sd",
     script:
         "../scripts/rollout_conditional.py"
 
@@ -84,6 +115,7 @@ rule sd_sweep:
     params:
         workdir=f"{SD}/sweep/{{solver}}/run",
         settings={"rollout": config["rollout"], "sweep": config["evaluation"]["sweep"]},
+        method="sd",
     script:
         "../scripts/rollout_production.py"
 
@@ -112,6 +144,7 @@ rule dff_production:
     params:
         workdir=f"{DFF}/production_run",
         settings={"rollout": config["rollout"], "dff": dff_dynamics_settings()},
+        method="dff",
     script:
         "../scripts/rollout_production.py"
 
@@ -141,5 +174,6 @@ rule dff_conditional:
     params:
         workdir=f"{DFF}/conditional_{{state}}_run",
         settings={"rollout": config["rollout"], "dff": dff_dynamics_settings()},
+        method="dff",
     script:
         "../scripts/rollout_conditional.py"

@@ -55,6 +55,34 @@ rule train:
     params:
         workdir=f"{RESULTS}/model/work",
         settings={"train": config["train"], "diffusion": config["diffusion"]},
+        method="sd",
+    script:
+        "../scripts/train.py"
+
+
+rule train_size:
+    input:
+        h5=f"{RESULTS}/dataset/dataset.h5",
+    output:
+        model=f"{RESULTS}/sizes/{{size}}/model.pt",
+        metrics=f"{RESULTS}/sizes/{{size}}/metrics.csv",
+        figure=f"{RESULTS}/sizes/{{size}}/loss.png",
+    log:
+        f"{LOGS}/sizes/{{size}}/train.log",
+    benchmark:
+        f"{BENCH}/sizes/{{size}}/train.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: min(config["train"]["threads"], workflow.cores)
+    resources:
+        mem_mb=16000,
+        runtime=train_runtime_min(),
+        gpu=1,
+    params:
+        workdir=f"{RESULTS}/sizes/{{size}}/work",
+        settings={"train": config["train"], "diffusion": config["diffusion"]},
+        method="sd",
+        size=lambda wildcards: float(wildcards.size),
     script:
         "../scripts/train.py"
 
@@ -84,5 +112,6 @@ rule train_dff:
     params:
         workdir=f"{RESULTS}/dff/work",
         settings={"train": config["train"], "dff": dff_train_settings()},
+        method="dff",
     script:
         "../scripts/train.py"

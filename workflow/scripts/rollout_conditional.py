@@ -17,5 +17,5 @@ run_rule(
     workdir=Path(sm.params.workdir),
     outputs={k: Path(sm.output[k]) for k in ("h5", "json")},
     threads=sm.threads,
-    method="dff" if sm.rule == "dff_conditional" else "sd",
+    method=sm.params.method,
 )

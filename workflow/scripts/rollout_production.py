@@ -1,4 +1,5 @@
-"""One long SD or DFF trajectory of one molecule (rules sd_production, sd_sweep and dff_production)."""
+"""One long SD or DFF trajectory of one molecule (rules sd_production, sd_sweep, sd_size and
+dff_production; the rule's params say which method)."""
 
 from pathlib import Path
 
@@ -17,5 +18,5 @@ run_rule(
     outputs={k: Path(sm.output[k]) for k in ("h5", "pdb", "xtc", "json")},
     threads=sm.threads,
     solver=getattr(sm.wildcards, "solver", None),  # sd_sweep: one solver setting
-    method="dff" if sm.rule == "dff_production" else "sd",
+    method=sm.params.method,
 )

@@ -1,4 +1,5 @@
-"""Train SD's score model (rule train) or the DFF's denoiser (rule train_dff) on the packed pairs."""
+"""Train SD's score model (rules train and train_size) or the DFF's denoiser (rule train_dff) on the
+packed pairs; the rule's params say which (method) and on how many of them (size)."""
 
 from pathlib import Path
 
@@ -13,5 +14,6 @@ run_rule(
     workdir=Path(sm.params.workdir),
     outputs={k: Path(sm.output[k]) for k in ("model", "metrics", "figure")},
     threads=sm.threads,
-    method={"train": "sd", "train_dff": "dff"}[sm.rule],
+    method=sm.params.method,
+    size=sm.params.get("size"),
 )

@@ -199,3 +199,36 @@ def pack_dataset(
     if n_train == 0:
         raise TrajectoryError(f"{out}: no training pairs; the trajectories are shorter than the lag of {lag_ps} ps")
     return summary
+
+
+def prefix_sizes(n_pairs: np.ndarray, fraction: float) -> np.ndarray:
+    """How many of each trajectory's n_pairs [K] pairs the first ``fraction`` of them holds (at least
+    one of a trajectory that has any): the nested subsets of ``evaluation.training_sizes``."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], not {fraction}")
+    n = np.asarray(n_pairs, dtype=int)
+    return np.where(n > 0, np.maximum(1, np.ceil(fraction * n)), 0).astype(int)
+
+
+def size_fraction(size: float, n_pairs: int, path: Path | str) -> float:
+    """The fraction of ``n_pairs`` training pairs (of the dataset ``path``) that a training size names:
+    the size itself up to 1, else a number of pairs."""
+    if size <= 1:
+        return float(size)
+    if size > n_pairs:
+        raise ValueError(
+            f"evaluation.training_sizes: {size:g} pairs are more than the {n_pairs} training pairs of {path}; "
+            "give at most that many, or a fraction up to 1"
+        )
+    return size / n_pairs
+
+
+def subset_pairs(path: Path | str, size: float) -> int:
+    """The training pairs of the dataset ``path`` that a training size keeps (as the training keeps them)."""
+    try:
+        with h5py.File(path, "r") as f:
+            traj = np.asarray(f["train"], dtype=np.int64)[:, 0]
+    except (OSError, KeyError) as exc:
+        raise TrajectoryError(f"{path}: not a readable dataset file ({exc}); rerun the dataset rule") from None
+    counts = np.unique(traj, return_counts=True)[1]
+    return int(prefix_sizes(counts, size_fraction(size, len(traj), path)).sum())

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import h5py
 import numpy as np
 import torch
 
+from scoredyn.data.dataset import prefix_sizes, size_fraction
 from scoredyn.diffusion.loss import PairBatch
 from scoredyn.errors import TrajectoryError
 from scoredyn.model.anchor import IdealGeometry
@@ -171,20 +171,24 @@ class PairData:
 
     def prefix(self, fraction: float) -> PairData:
         """The first ``fraction`` of each trajectory's pairs: less data of the same kind (data-scaling tests)."""
-        if not 0 < fraction <= 1:
-            raise ValueError(f"fraction must be in (0, 1], not {fraction}")
         traj = torch.zeros_like(self.pair_frame)  # [P] trajectory of each pair within its size group
         for gi, grp in enumerate(self.groups):
             sel = self.pair_group == gi
             traj[sel] = grp.traj_of_frame.to(traj.device)[self.pair_frame[sel]]
+        keys = sorted({(int(g), int(t)) for g, t in zip(self.pair_group.tolist(), traj.tolist(), strict=True)})
+        members = [torch.nonzero((self.pair_group == g) & (traj == k)).flatten() for g, k in keys]
+        sizes = prefix_sizes(np.array([len(i) for i in members]), fraction)
         keep = torch.zeros(len(self), dtype=torch.bool, device=traj.device)
-        for g, k in {(int(g), int(t)) for g, t in zip(self.pair_group.tolist(), traj.tolist(), strict=True)}:
-            idx = torch.nonzero((self.pair_group == g) & (traj == k)).flatten()
-            idx = idx[torch.argsort(self.pair_frame[idx])]
-            keep[idx[: max(1, math.ceil(fraction * len(idx)))]] = True
+        for idx, n in zip(members, sizes, strict=True):
+            keep[idx[torch.argsort(self.pair_frame[idx])][:n]] = True
         out = copy.copy(self)
         out.pair_group, out.pair_frame = self.pair_group[keep], self.pair_frame[keep]
         return out
+
+    def subset(self, size: float) -> PairData:
+        """The nested subset ``evaluation.training_sizes`` names: a fraction up to 1, or about ``size``
+        pairs above 1, as the first pairs of each trajectory (:meth:`prefix`)."""
+        return self.prefix(size_fraction(size, len(self), self.path))
 
     def anchor_record(self) -> dict[str, object] | None:
         """The anchor's kind and the geometry of each molecule, as ``model.pt`` records them (None without)."""

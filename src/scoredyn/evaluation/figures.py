@@ -288,3 +288,28 @@ def sweep_figure(rows: pd.DataFrame) -> Figure:
     left.legend(frameon=False)
     right.set_ylim(0, np.nanmax(speed) * 1.15)
     return fig
+
+
+def training_size_figure(rows: pd.DataFrame, title: str) -> Figure:
+    """The dihedral JSD against MD (2D when there are two dihedrals) of each training size's SD
+    trajectory against the pairs it trained on, MD's split-half floor dashed (paper Fig. 4a)."""
+    dihedral = [o for o in rows.observable.unique() if o != "training size"]
+    obs = next((o for o in dihedral if "/" in o), dihedral[0])
+    v = rows.set_index(["observable", "method", "statistic"]).value
+    labels = list(rows[rows.statistic == "train_pairs"].method)
+    n = np.array([v["training size", m, "train_pairs"] for m in labels])
+    jsd = np.array([v[obs, f"{m} vs {REFERENCE}", "jsd_nats"] for m in labels])
+    order = np.argsort(n)
+    fig, ax = plt.subplots(figsize=(4.2, 3.0), layout="constrained")
+    ax.plot(n[order], jsd[order], "o-", color=method_color("SD"), label="SD")
+    for x_, y_, m in zip(n, jsd, labels, strict=True):
+        ax.annotate(m[3:-1], (x_, y_), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    floor = v.get((obs, f"{REFERENCE} split-half", "jsd_nats"), np.nan)
+    ax.axhline(floor, color=method_color(REFERENCE), ls="--", lw=1, label="MD split-half floor")
+    ax.set_xscale("log")
+    ax.set_xlabel("training pairs")
+    ax.set_ylabel(f"JSD of {obs} against MD (nats)")
+    ax.set_ylim(0, max(np.nanmax(jsd), floor if np.isfinite(floor) else 0.0) * 1.2 + 1e-3)
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    return fig

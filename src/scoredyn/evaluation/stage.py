@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from scoredyn.config import METHOD_NAMES, Config, is_multiple
+from scoredyn.data.dataset import subset_pairs
 from scoredyn.errors import ScoredynError, TrajectoryError
 from scoredyn.evaluation import figures
 from scoredyn.evaluation.metrics import (
@@ -343,6 +344,31 @@ def evaluate_sweep_stage(
     df = pd.concat([df, extra.frame()], ignore_index=True)
     with plt.rc_context(figures.STYLE):
         _save(figures.sweep_figure(df), outputs["figure"])
+    write_csv(df, outputs["csv"])
+    return df
+
+
+def evaluate_sizes_stage(
+    cfg: Config, name: str, md_h5: Path, runs: dict[float, Path], dataset_h5: Path, topdir: Path,
+    outputs: dict[str, Path], log_file: Path | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Accuracy against the amount of training data (paper Fig. 4a): the dihedral JSD against MD
+    of each training size's SD production, with the number of pairs that size trained on.
+
+    ``runs`` maps a size of ``evaluation.training_sizes`` -> its production ``.h5``; the pairs are
+    counted as the training counted them (:func:`~scoredyn.data.dataset.subset_pairs`).
+    """
+    mol = resolve_molecule(cfg.molecule(name), topdir)
+    labels = {size: f"SD[{size:g}]" for size in runs}
+    observed = read_observed(mol, {"MD": md_h5} | {labels[s]: h5 for s, h5 in runs.items()})
+    eq = equilibrium_rows(name, observed)
+    df = eq[~eq.observable.str.startswith(("bond ", "angle "))].copy()
+    extra = Rows(name)
+    for size, label in labels.items():
+        extra.add("training size", label, "train_pairs", float(subset_pairs(dataset_h5, size)))
+    df = pd.concat([df, extra.frame()], ignore_index=True)
+    with plt.rc_context(figures.STYLE):
+        _save(figures.training_size_figure(df, f"{name}: SD trained on fewer pairs against MD"), outputs["figure"])
     write_csv(df, outputs["csv"])
     return df
 
