@@ -342,3 +342,15 @@ def test_geometry_panel_widens_to_a_looser_method_but_not_to_its_broken_tail(rng
     assert note == "DFF: 0.0025% off axis (non-finite)"
     one = figures.outside_note("SD", outside(np.r_[np.full(99, 1.5), 14.0], (1.0, 2.0)), 1.0, 2.0, "Å")
     assert one == "SD: 1% off axis (max 14 Å)"
+
+
+def test_a_molecule_without_states_gets_no_kinetics_and_a_figure_that_says_why(rng):
+    from scoredyn.analysis.states import core_assignment
+
+    assert (core_assignment(np.zeros((5, 0), dtype=bool)) == -1).all()  # ethane declares no states
+    obs = {m: Observed({"hcch": rng.normal(60, 20, 50)}, {}, {}, np.full(50, -1), [], 1.0) for m in ("MD", "SD")}
+    rows, passages, means = kinetics_rows("ethane", obs, n_boot=100)
+    assert rows.empty and passages == {"MD": {}, "SD": {}}
+    fig = figures.fpt_figure(passages, means, {"MD": 50.0, "SD": 50.0})
+    assert fig.axes[0].texts[0].get_text() == "the molecule declares fewer than two states"
+    plt.close(fig)

@@ -29,6 +29,8 @@ def core_assignment(in_core: np.ndarray) -> np.ndarray:
     [T] int, the state index, or -1 before the first core is reached
     """
     in_core = np.asarray(in_core, dtype=bool)
+    if in_core.shape[1] == 0:  # a molecule without named states (ethane)
+        return np.full(len(in_core), UNASSIGNED)
     if (in_core.sum(axis=1) > 1).any():
         raise ValueError("core sets overlap: a frame lies in two cores")
     hit = np.where(in_core.any(axis=1), in_core.argmax(axis=1), UNASSIGNED)
