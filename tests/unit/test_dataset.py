@@ -161,8 +161,8 @@ def test_prefix_keeps_the_first_part_of_every_trajectory(tmp_path):
     with pytest.raises(ValueError, match="fraction"):
         data.prefix(0.0)
     # a training size: a fraction or a number of pairs, counted alike from the file alone (the evaluation)
-    for size in (0.3, 1, 100, len(data)):
-        assert subset_pairs(tmp_path / "d.h5", size) == len(data.subset(size))
+    sizes = [0.3, 1, 100, len(data)]
+    assert subset_pairs(tmp_path / "d.h5", sizes) == [len(data.subset(size)) for size in sizes]
     assert len(data.subset(1)) == len(data) and abs(len(data.subset(100)) - 100) <= 2
     with pytest.raises(ValueError, match=r"evaluation\.training_sizes: 5000 pairs are more than the \d+ training"):
         data.subset(5000)

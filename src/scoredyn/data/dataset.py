@@ -223,12 +223,12 @@ def size_fraction(size: float, n_pairs: int, path: Path | str) -> float:
     return size / n_pairs
 
 
-def subset_pairs(path: Path | str, size: float) -> int:
-    """The training pairs of the dataset ``path`` that a training size keeps (as the training keeps them)."""
+def subset_pairs(path: Path | str, sizes: list[float]) -> list[int]:
+    """The training pairs of the dataset ``path`` that each training size keeps (as the training keeps them)."""
     try:
         with h5py.File(path, "r") as f:
             traj = np.asarray(f["train"], dtype=np.int64)[:, 0]
     except (OSError, KeyError) as exc:
         raise TrajectoryError(f"{path}: not a readable dataset file ({exc}); rerun the dataset rule") from None
     counts = np.unique(traj, return_counts=True)[1]
-    return int(prefix_sizes(counts, size_fraction(size, len(traj), path)).sum())
+    return [int(prefix_sizes(counts, size_fraction(size, len(traj), path)).sum()) for size in sizes]

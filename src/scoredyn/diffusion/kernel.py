@@ -69,6 +69,6 @@ def kernel_errors(solver: SolverConfig, schedule: VPSchedule | None = None,
         mean, sd = z[: len(r)], z[len(r) :] - z[: len(r)]
         want_var = a**2 * var + (s_min / b) ** 2
         mean_error = float((mean - a * mu[: len(r)]).abs().max()) / want_var**0.5
-        variance_error = float((sd.pow(2) / want_var - 1.0).abs().max() * (sd.pow(2).mean() / want_var - 1).sign())
-        out.append(KernelError(scale, mean_error, variance_error))
+        var_err = sd.pow(2) / want_var - 1.0
+        out.append(KernelError(scale, mean_error, float(var_err[var_err.abs().argmax()])))
     return out

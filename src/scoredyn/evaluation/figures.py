@@ -257,12 +257,17 @@ def speed_figure(table: pd.DataFrame) -> Figure:
     return fig
 
 
+def _dihedral_observable(rows: pd.DataFrame, other: tuple[str, ...]) -> str:
+    """The dihedral observable a comparison plots: the 2D one when there are two dihedrals."""
+    dihedral = [o for o in rows.observable.unique() if o not in other]
+    return next((o for o in dihedral if "/" in o), dihedral[0])
+
+
 def sweep_figure(rows: pd.DataFrame) -> Figure:
     """Left: JSD against MD of the dihedral distribution (2D when there are two) against network
     evaluations per SD step, one point per solver setting, MD's split-half floor dashed (paper
     Fig. 4b). Right: simulated ns/day against evaluations per step."""
-    dihedral = [o for o in rows.observable.unique() if o not in ("solver", "stability")]
-    obs = next((o for o in dihedral if "/" in o), dihedral[0])
+    obs = _dihedral_observable(rows, ("solver", "stability"))
     v = rows.set_index(["observable", "method", "statistic"]).value
     labels = [m for m in rows[rows.statistic == "evaluations_per_step"].method]
     nfe = np.array([v["solver", m, "evaluations_per_step"] for m in labels])
@@ -293,8 +298,7 @@ def sweep_figure(rows: pd.DataFrame) -> Figure:
 def training_size_figure(rows: pd.DataFrame, title: str) -> Figure:
     """The dihedral JSD against MD (2D when there are two dihedrals) of each training size's SD
     trajectory against the pairs it trained on, MD's split-half floor dashed (paper Fig. 4a)."""
-    dihedral = [o for o in rows.observable.unique() if o != "training size"]
-    obs = next((o for o in dihedral if "/" in o), dihedral[0])
+    obs = _dihedral_observable(rows, ("training size",))
     v = rows.set_index(["observable", "method", "statistic"]).value
     labels = list(rows[rows.statistic == "train_pairs"].method)
     n = np.array([v["training size", m, "train_pairs"] for m in labels])

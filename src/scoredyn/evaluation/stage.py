@@ -88,7 +88,8 @@ def evaluate_equilibrium_stage(
         seen.add("training", method, "seen_in_training", float(name in cfg.train))
     df = pd.concat([eq, kin, seen.frame()], ignore_index=True)
     held_out = "" if name in cfg.train else " (held out: never seen in training)"
-    lengths = ", ".join(f"{m} {figures.duration(obs.n_frames * obs.dt_ps)}" for m, obs in observed.items())
+    spans = {m: obs.n_frames * obs.dt_ps for m, obs in observed.items()}
+    lengths = ", ".join(f"{m} {figures.duration(ps)}" for m, ps in spans.items())
     title = f"{name}: {' and '.join(learned)} against {REFERENCE}{held_out}; {lengths}"
     f_max, bw = ev["free_energy_max_kJ_mol"], ev["kde_bandwidth_deg"]
     cores = {s: st.ranges for s, st in mol.molecule.states.items()}
@@ -108,7 +109,7 @@ def evaluate_equilibrium_stage(
             "dihedral_profiles": figures.dihedral_profiles_figure(observed, temperature, bw, f_max, cores),
             "bonds": figures.geometry_figure(observed, "bonds", temperature, f_max, cfg.md.constraints),
             "angles": figures.geometry_figure(observed, "angles", temperature, f_max),
-            "fpt": figures.fpt_figure(passages, means, {m: obs.n_frames * obs.dt_ps for m, obs in observed.items()}),
+            "fpt": figures.fpt_figure(passages, means, spans),
         }
         for key, f in figs.items():
             f.suptitle(title, fontsize=9)
@@ -319,6 +320,13 @@ def evaluate_speed_stage(
     return df
 
 
+def dihedral_rows(name: str, observed: dict[str, Observed]) -> pd.DataFrame:
+    """The dihedral rows of :func:`equilibrium_rows` (JSDs against MD and split-half floors), without
+    the bond and angle classes: what the sweep and the training sizes compare."""
+    eq = equilibrium_rows(name, observed)
+    return eq[~eq.observable.str.startswith(("bond ", "angle "))].copy()
+
+
 def evaluate_sweep_stage(
     cfg: Config, name: str, md_h5: Path, runs: dict[str, tuple[Path, Path]], topdir: Path, outputs: dict[str, Path],
     log_file: Path | None = None,
@@ -330,9 +338,7 @@ def evaluate_sweep_stage(
     """
     mol = resolve_molecule(cfg.molecule(name), topdir)
     paths = {"MD": md_h5} | {f"SD[{label}]": h5 for label, (h5, _) in runs.items()}
-    observed = read_observed(mol, paths)
-    eq = equilibrium_rows(name, observed)
-    df = eq[~eq.observable.str.startswith(("bond ", "angle "))].copy()
+    df = dihedral_rows(name, read_observed(mol, paths))
     extra = Rows(name)
     for label, (_, js) in runs.items():
         info = json.loads(Path(js).read_text())
@@ -360,12 +366,10 @@ def evaluate_sizes_stage(
     """
     mol = resolve_molecule(cfg.molecule(name), topdir)
     labels = {size: f"SD[{size:g}]" for size in runs}
-    observed = read_observed(mol, {"MD": md_h5} | {labels[s]: h5 for s, h5 in runs.items()})
-    eq = equilibrium_rows(name, observed)
-    df = eq[~eq.observable.str.startswith(("bond ", "angle "))].copy()
+    df = dihedral_rows(name, read_observed(mol, {"MD": md_h5} | {labels[s]: h5 for s, h5 in runs.items()}))
     extra = Rows(name)
-    for size, label in labels.items():
-        extra.add("training size", label, "train_pairs", float(subset_pairs(dataset_h5, size)))
+    for label, n in zip(labels.values(), subset_pairs(dataset_h5, list(labels)), strict=True):
+        extra.add("training size", label, "train_pairs", float(n))
     df = pd.concat([df, extra.frame()], ignore_index=True)
     with plt.rc_context(figures.STYLE):
         _save(figures.training_size_figure(df, f"{name}: SD trained on fewer pairs against MD"), outputs["figure"])

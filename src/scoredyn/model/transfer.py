@@ -51,7 +51,14 @@ class TrainedMolecule:
 
 def environments(labels: Sequence[str], bonds: np.ndarray) -> list[Environment]:
     """Each atom's label with the sorted labels of its bonded neighbours."""
-    nbrs = adjacency(len(labels), np.asarray(bonds, dtype=int).reshape(-1, 2))
+    return _environments(labels, _neighbours(len(labels), bonds))
+
+
+def _neighbours(n: int, bonds: np.ndarray) -> list[set[int]]:
+    return [set(x) for x in adjacency(n, np.asarray(bonds, dtype=int).reshape(-1, 2))]
+
+
+def _environments(labels: Sequence[str], nbrs: list[set[int]]) -> list[Environment]:
     return [(labels[a], tuple(sorted(labels[n] for n in nbrs[a]))) for a in range(len(labels))]
 
 
@@ -73,8 +80,8 @@ def transfer_geometry(labels: Sequence[str], bonds: np.ndarray, trained: Mapping
     """
     bonds = np.asarray(bonds, dtype=int).reshape(-1, 2)
     n = len(labels)
-    nbrs = [set(x) for x in adjacency(n, bonds)]
-    env = environments(labels, bonds)
+    nbrs = _neighbours(n, bonds)
+    env = _environments(labels, nbrs)
     src = {k: _Source.of(m) for k, m in sorted(trained.items())}
     for k, s in src.items():
         if s.mol.geometry.bank is None:
@@ -83,7 +90,8 @@ def transfer_geometry(labels: Sequence[str], bonds: np.ndarray, trained: Mapping
 
     # each centre's training star: its molecule and the map of its atoms (centre and neighbours)
     centres = [a for a in range(n) if nbrs[a]]
-    covers = {k: sum(env[a] in set(s.env) for a in centres) for k, s in src.items()}
+    held = {k: set(s.env) for k, s in src.items()}
+    covers = {k: sum(env[a] in held[k] for a in centres) for k in src}
     known = {e for s in src.values() for e in s.env}
     unknown = [f"{a + 1} ({labels[a]} bonded to {', '.join(env[a][1])})" for a in centres if env[a] not in known]
     if unknown:
@@ -128,9 +136,9 @@ class _Source:
 
     @classmethod
     def of(cls, mol: TrainedMolecule) -> _Source:
-        nbrs = [set(x) for x in adjacency(len(mol.labels), np.asarray(mol.bonds, dtype=int).reshape(-1, 2))]
+        nbrs = _neighbours(len(mol.labels), mol.bonds)
         index = {(min(p), max(p)): q for q, p in enumerate(mol.geometry.pairs.tolist())}
-        return cls(mol, nbrs, environments(mol.labels, mol.bonds), index)
+        return cls(mol, nbrs, _environments(mol.labels, nbrs), index)
 
 
 def _refuse_stiff(bonds: np.ndarray, env: list[Environment], sources: Iterable[_Source], name: str) -> None:
