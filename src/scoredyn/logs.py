@@ -35,13 +35,18 @@ def run_rule(sm: object, fn: Callable[..., T], *args: object, with_config: bool 
     """The body of a Snakemake script: log to ``log[0]``, then call ``fn`` reporting errors.
 
     With ``with_config`` the validated :class:`~scoredyn.config.Config` is the first
-    argument and the log file is passed as ``log_file``.
+    argument. A stage that writes its tools' output to the log itself (GROMACS) takes the log
+    file as a ``log_file`` parameter and gets it; the others log through :mod:`logging`.
     """
+    import inspect
+
     from scoredyn.config import load_config
 
     log_file = Path(sm.log[0])  # type: ignore[attr-defined]
     setup_logging(log_file)
     if with_config:
         cfg = load_config(sm.config, check_molecules=False)  # type: ignore[attr-defined]
-        return run_reporting_errors(fn, cfg, *args, log_file=log_file, **kwargs)
+        if "log_file" in inspect.signature(fn).parameters:
+            kwargs["log_file"] = log_file
+        return run_reporting_errors(fn, cfg, *args, **kwargs)
     return run_reporting_errors(fn, *args, **kwargs)

@@ -30,10 +30,10 @@ from scoredyn.devices import pick_device
 from scoredyn.diffusion.objective import DenoiserObjective, ScoreObjective
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.errors import ConfigError
+from scoredyn.graph import structure_mean
 from scoredyn.io import save_figure, write_csv
 from scoredyn.model.checkpoint import load_torch, model_record, save_torch
 from scoredyn.model.compiled import Compiled
-from scoredyn.model.graph import structure_mean
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 
 log = logging.getLogger(__name__)
@@ -320,8 +320,7 @@ def train_config(cfg_all: Config, steps: int) -> TrainConfig:
 
 
 def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,
-                method: str = "sd", size: float | None = None,
-                log_file: Path | None = None) -> pd.DataFrame:  # fmt: skip
+                method: str = "sd", size: float | None = None) -> pd.DataFrame:  # fmt: skip
     """The train rules: train SD's score model (``method="sd"``) or the DFF's denoiser (``"dff"``)
     on ``dataset_h5`` (or on the nested subset ``size`` of its training pairs, as
     ``evaluation.training_sizes`` names it); write ``model``, ``metrics`` and the ``figure``."""

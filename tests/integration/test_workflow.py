@@ -202,12 +202,17 @@ def test_tiny_config_end_to_end(tmp_path):
     assert set(cond[cond.statistic == "jsd_nats"].method) >= {"SD vs MD", "DFF vs MD"}
     nested = json.loads((ev / "metrics.json").read_text())
     mol = nested["alanine-dipeptide"]
-    for method in ("SD", "DFF"):
+    for method, folder in (("SD", "sd"), ("DFF", "dff")):
         assert mol["throughput production"][f"{method}/MD"]["speedup"] > 0
-        assert mol["stability"][method]["violations_per_100k_steps"] >= 0
+        run = json.loads((tmp_path / "results" / "tiny" / folder / "alanine-dipeptide" / "production.json").read_text())
+        per100k = 1e5 * run["violations"] / (run["steps"] * run["replicas"])
+        assert mol["stability"][method]["violations_per_100k_steps"] == pytest.approx(per100k)
         assert mol["throughput ensemble alpha"][method]["ns_per_day"] > 0
-        ratio = mol["fpt alpha->beta"][f"{method}/MD"]["mfpt_ratio"]
-        assert ratio is None or ratio > 0  # None: no passage in a few ps
+        fpt, ratio = mol["fpt alpha->beta"], mol["fpt alpha->beta"][f"{method}/MD"]["mfpt_ratio"]
+        if fpt[method]["n"] and fpt["MD"]["n"]:
+            assert ratio == pytest.approx(fpt[method]["mean_ps"] / fpt["MD"]["mean_ps"])
+        else:  # no passage in a few ps: no ratio
+            assert ratio is None
 
     # the DFF baseline: a denoiser, Brownian-dynamics frames as far apart as SD's, the same outputs
     _, dff_meta = load_model(tmp_path / "results" / "tiny" / "dff" / "model.pt", kind="dff")

@@ -13,9 +13,9 @@ from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.diffusion.solver import SolverConfig
 from scoredyn.errors import TrajectoryError
 from scoredyn.geometry import adjacency, bond_lengths, dihedrals, set_dihedral
+from scoredyn.graph import random_rotations
 from scoredyn.model.anchor import IdealGeometry, _torsions, angle_pairs, rotatable_torsions, stiff_torsion_pairs
 from scoredyn.model.checkpoint import load_model
-from scoredyn.model.graph import random_rotations
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 from scoredyn.rollout.sampler import DisplacementSampler
 from scoredyn.training import TrainConfig, train

@@ -5,9 +5,9 @@ import pytest
 import torch
 from scipy import stats
 
-from scoredyn.diffusion.loss import PairBatch, dsm_loss
+from scoredyn.diffusion.loss import dsm_loss
 from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.model.graph import radius_graph, random_rotations
+from scoredyn.graph import PairBatch, radius_graph, random_rotations
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 
 
@@ -216,7 +216,7 @@ def test_equivariant_network_is_exactly_e3_equivariant():
 
 
 def test_structure_mean_of_mixed_sizes():
-    from scoredyn.model.graph import structure_mean
+    from scoredyn.graph import structure_mean
 
     x = torch.arange(10.0).reshape(5, 2)
     batch = torch.tensor([0, 0, 0, 1, 1])
@@ -238,7 +238,7 @@ def chains(g: int = 3, n: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch.T
 def test_torsion_features_break_the_mirror_symmetry_and_keep_rotations():
     """Distances cannot tell a structure from its mirror image; the torsions' sines can."""
     from scoredyn.geometry import dihedrals
-    from scoredyn.model.graph import dihedral_cos_sin
+    from scoredyn.graph import dihedral_cos_sin
 
     r, batch, torsions = chains()
     types = torch.zeros(len(r), dtype=torch.long)
@@ -266,7 +266,7 @@ def test_torsion_features_break_the_mirror_symmetry_and_keep_rotations():
 
 
 def test_a_torsion_feature_network_needs_the_torsions_on_its_edges():
-    from scoredyn.model.graph import edge_positions, radius_graph
+    from scoredyn.graph import edge_positions, radius_graph
 
     r, batch, _ = chains()
     edges = radius_graph(r, batch, 3.0)

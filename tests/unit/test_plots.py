@@ -24,7 +24,7 @@ def test_bars_write_each_value_and_its_note():
 
     fig, ax = plt.subplots()
     bars(["MD", "SD"], [100.0, 1000.0], ["0.15", "C1"], ax, "ns/day", notes=["(whole job 50)", ""])
-    assert [t.get_text() for t in ax.texts] == [" 100 (whole job 50)", " 1e+03"]
+    assert [t.get_text() for t in ax.texts] == [" 100 (whole job 50)", " 1k"]
     assert ax.get_xscale() == "log"
     plt.close(fig)
 
@@ -43,3 +43,49 @@ def test_core_sets_wrap_at_180_degrees_and_are_outlined():
     core_spans(b, {"trans": [(150, 210)], "gauche": [(35, 85), (-85, -35)]})
     assert len(b.patches) == 4 and sorted(t.get_text() for t in b.texts) == ["gauche", "gauche", "trans", "trans"]
     plt.close(fig)
+
+
+def test_linear_bars_get_few_short_tick_labels():
+    from scoredyn.plots.speed import bars, compact
+
+    assert [compact(v) for v in (120000.0, 2.5e6, 0.25, 0.0, 999.0)] == ["120k", "2.5M", "0.25", "0", "999"]
+    fig, ax = plt.subplots()
+    bars(["a", "b"], [100000.0, 120000.0], ["C0", "C1"], ax, "moves", log=False)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert 2 <= len(labels) <= 6 and all(len(t) <= 5 for t in labels), labels
+    plt.close(fig)
+
+
+def test_speed_figure_has_a_colour_legend_per_panel():
+    from scoredyn.evaluation.figures import speed_figure
+
+    table = pd.DataFrame({"label": ["MD", "SD", "DFF"], "method": ["MD", "SD", "DFF"],
+                          "ns_per_day": [100.0, 2000.0, 300.0], "job_ns_per_day": [90.0, 1500.0, 250.0],
+                          "rejections_per_100k": [float("nan"), 120000.0, 0.0],
+                          "violations_per_100k": [float("nan"), 100000.0, 5.0]})  # fmt: skip
+    fig = speed_figure(table)
+    top, bottom = fig.axes
+    assert [t.get_text() for t in top.get_legend().get_texts()] == ["MD", "SD", "DFF"]
+    assert [t.get_text() for t in bottom.get_legend().get_texts()] == [
+        "SD: rejected and redrawn", "DFF: rejected and redrawn", "violating a check, kept"]  # fmt: skip
+    plt.close(fig)
+
+
+def _sweep_rows(steps: int) -> pd.DataFrame:
+    rows = []
+    for label, nfe, jsd, speed in (("dpm3x20", 60, 0.05, 900.0), ("dpmpp2mx5", 10, 0.2, 800.0)):
+        m = f"SD[{label}]"
+        rows += [("solver", m, "evaluations_per_step", nfe), ("solver", m, "ns_per_day", speed),
+                 ("solver", m, "steps", steps), ("phi/psi", f"{m} vs MD", "jsd_nats", jsd)]  # fmt: skip
+    rows.append(("phi/psi", "MD split-half", "jsd_nats", 0.03))
+    return pd.DataFrame(rows, columns=["observable", "method", "statistic", "value"])
+
+
+def test_a_sweep_of_short_runs_warns_that_its_speeds_are_start_up():
+    from scoredyn.evaluation.figures import sweep_figure
+
+    short, long = sweep_figure(_sweep_rows(20)), sweep_figure(_sweep_rows(5000))
+    assert "start-up dominates" in short.axes[1].get_title()
+    assert long.axes[1].get_title() == ""
+    plt.close("all")

@@ -9,7 +9,7 @@ import torch
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.diffusion.solver import SolverConfig
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
-from scoredyn.rollout.sampler import DisplacementSampler
+from scoredyn.rollout.sampler import CPU_CHUNK, DisplacementSampler
 
 SCHEDULE = VPSchedule()
 
@@ -41,8 +41,15 @@ def test_chunks_draw_what_one_batch_draws():
     assert draws[11].abs().mean() > 1e-3  # real moves, not zeros
 
 
-def test_chunk_defaults_to_16_on_a_cpu():
-    assert DisplacementSampler(network(), SCHEDULE, SolverConfig(), TYPES).chunk == 16
+def test_a_cpu_ensemble_is_drawn_in_chunks_of_the_default_size_and_a_gpu_one_whole():
+    sampler = DisplacementSampler(network(), SCHEDULE, SolverConfig("dpm2", 2), TYPES)
+    sizes: list[int] = []
+    conditioned = sampler.condition
+    sampler.condition = lambda r: sizes.append(len(r)) or conditioned(r)  # one call per chunk
+    r, noise = structures(replicas=2 * CPU_CHUNK + 3)
+    assert sampler.sample(r, noise).shape == r.shape
+    assert sizes == [CPU_CHUNK, CPU_CHUNK, 3]
+    assert DisplacementSampler(network(), SCHEDULE, SolverConfig(), TYPES, device="meta").chunk is None
 
 
 @pytest.mark.skipif(not (shutil.which("g++") or shutil.which("c++")), reason="torch.compile needs a C++ compiler")

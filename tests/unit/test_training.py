@@ -176,8 +176,9 @@ def test_residual_weighting_scores_a_silent_network_one_at_every_noise_level():
     loss is the posterior variance s_tau^2, which vanishes at high noise (so the network's
     output, the mean move there, is weighed by almost nothing); the residual weighting
     scores it 1 at every tau, like a network regressing its unit-scale target."""
-    from scoredyn.diffusion.loss import PairBatch, dsm_loss, residual_scale2
+    from scoredyn.diffusion.loss import dsm_loss, residual_scale2
     from scoredyn.diffusion.schedule import VPSchedule
+    from scoredyn.graph import PairBatch
     from scoredyn.model.network import NetworkConfig, ScoreNetwork
 
     schedule, g, n, v = VPSchedule(), 600, 8, 0.3  # v: variance per coordinate of b z

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from scoredyn.data.dataset import prefix_sizes, size_fraction
-from scoredyn.diffusion.loss import PairBatch
 from scoredyn.errors import TrajectoryError
+from scoredyn.graph import PairBatch
 from scoredyn.model.anchor import IdealGeometry
 
 

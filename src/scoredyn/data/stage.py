@@ -10,9 +10,7 @@ from scoredyn.data.dataset import Source, pack_dataset
 from scoredyn.io import atomic_write_text
 
 
-def dataset_stage(
-    cfg: Config, sources: dict[str, list[Path]], out_h5: Path, out_json: Path, log_file: Path | None = None
-) -> dict[str, object]:
+def dataset_stage(cfg: Config, sources: dict[str, list[Path]], out_h5: Path, out_json: Path) -> dict[str, object]:
     """Pack ``sources`` (molecule -> trajectory files) and ``dataset.extra`` into ``out_h5``.
 
     Writes a JSON summary: pairs per split, the vocabulary and one entry per source.

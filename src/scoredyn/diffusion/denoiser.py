@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import torch
 
-from scoredyn.model.graph import structure_mean
+from scoredyn.graph import structure_mean
 
 #: ``predict(x_noisy [n, d], sigma [G]) -> eps_hat [n, d]``
 Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

@@ -23,57 +23,11 @@ plain regression of the mean displacement.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import torch
 
-from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.model.graph import random_rotations, structure_mean
-from scoredyn.model.network import centroid_free_variance, residual_variance
-
-
-@dataclass
-class PairBatch:
-    """A minibatch of training pairs, flat over atoms.
-
-    Attributes
-    ----------
-    r : [n, 3] conditioning structures, Angstrom
-    z : [n, 3] displacements r_{t+dt} - r_t, Angstrom
-    types : [n] long
-    batch : [n] long, sorted structure index
-    n_graphs : G
-    torsions : [T, 4] long, one torsion about each rotatable bond of every structure (indices into
-        the flat atoms), for a network with torsion features; None without an anchor
-    sides : [S, 2] long, (row of ``torsions``, atom) of the atoms each torsion turns, for a network
-        with a torsion head; None without an anchor
-    """
-
-    r: torch.Tensor
-    z: torch.Tensor
-    types: torch.Tensor
-    batch: torch.Tensor
-    n_graphs: int
-    torsions: torch.Tensor | None = None
-    sides: torch.Tensor | None = None
-
-    def to(self, device: torch.device | str) -> PairBatch:
-        return PairBatch(
-            self.r.to(device, non_blocking=True),
-            self.z.to(device, non_blocking=True),
-            self.types.to(device, non_blocking=True),
-            self.batch.to(device, non_blocking=True),
-            self.n_graphs,
-            None if self.torsions is None else self.torsions.to(device, non_blocking=True),
-            None if self.sides is None else self.sides.to(device, non_blocking=True),
-        )
-
-    def rotated(self, rot: torch.Tensor) -> PairBatch:
-        """Rotate each structure and its displacement by its own matrix ``rot`` [G, 3, 3]."""
-        per_atom = rot[self.batch]  # [n, 3, 3]
-        r = torch.einsum("nij,nj->ni", per_atom, self.r)
-        z = torch.einsum("nij,nj->ni", per_atom, self.z)
-        return dataclasses.replace(self, r=r, z=z)
+from scoredyn.diffusion.schedule import VPSchedule, centroid_free_variance, residual_variance
+from scoredyn.graph import PairBatch, random_rotations, structure_mean
 
 
 def dsm_loss(

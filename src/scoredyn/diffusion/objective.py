@@ -23,9 +23,9 @@ from typing import Any, ClassVar
 import torch
 
 from scoredyn.diffusion.denoiser import denoiser_loss, sample_sigma
-from scoredyn.diffusion.loss import PairBatch, dsm_loss
+from scoredyn.diffusion.loss import dsm_loss
 from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.model.graph import random_rotations
+from scoredyn.graph import PairBatch, random_rotations
 
 #: Edges of the tau buckets in which SD validation losses are reported.
 TAU_BUCKETS = (0.0, 0.05, 0.2, 0.4, 0.7, 1.0)

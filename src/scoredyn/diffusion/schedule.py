@@ -76,13 +76,20 @@ class VPSchedule:
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
 
-    @property
-    def loss_of_zero_prediction(self) -> float:
-        """The DSM loss (mean over coordinates) of a network that predicts no noise: E[eps^2] = 1."""
-        return 1.0
-
     def __post_init__(self) -> None:
         if not (0.0 < self.tau_min < self.tau_max <= 1.0) or self.beta0 <= 0 or self.beta1 <= self.beta0:
             raise ValueError(f"invalid schedule {self}")
         if not math.isfinite(self.data_scale) or self.data_scale <= 0:
             raise ValueError("data_scale must be positive")
+
+
+def centroid_free_variance(var: float, counts: torch.Tensor) -> torch.Tensor:
+    """The variance v N / (N - 1) of each centroid-free mode of an N-atom structure whose
+    centroid-free displacement has per-coordinate second moment ``var`` (``counts``: N per atom)."""
+    return var * counts / (counts - 1).clamp(min=1)
+
+
+def residual_variance(alpha2: torch.Tensor, sigma2: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """The posterior variance alpha^2 v / (alpha^2 v + sigma^2) of the noise of a Gaussian mode of
+    data variance v: the square of the scale the Gaussian skip gives the network's output."""
+    return alpha2 * v / (alpha2 * v + sigma2)

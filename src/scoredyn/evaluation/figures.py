@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 from scoredyn.analysis.free_energy import free_energy
@@ -29,7 +30,7 @@ from scoredyn.plots.dihedrals import (
     ramachandran_scatter,
 )
 from scoredyn.plots.kinetics import fpt_histogram
-from scoredyn.plots.speed import bars
+from scoredyn.plots.speed import bars, compact
 from scoredyn.plots.style import greek, method_color
 
 #: Font sizes that stay readable when a figure is printed at column width (use with plt.rc_context).
@@ -246,7 +247,7 @@ def speed_figure(table: pd.DataFrame) -> Figure:
     n_top, n_bottom = len(table), 2 * len(stable)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8.0, 0.32 * (n_top + n_bottom) + 2.2), layout="constrained",
                                       height_ratios=[max(n_top, 1), max(n_bottom, 1)])  # fmt: skip
-    jobs = [f"(job {v:.3g})" if np.isfinite(v) else "" for v in table.get("job_ns_per_day", [np.nan] * n_top)]
+    jobs = [f"(job {compact(v)})" if np.isfinite(v) else "" for v in table.get("job_ns_per_day", [np.nan] * n_top)]
     bars(table["label"], table["ns_per_day"], [method_color(m) for m in table["method"]], top,
          "ns simulated per day of simulation time (log scale)\n"
          "in brackets: of the whole job, start-up included", notes=jobs)  # fmt: skip
@@ -254,6 +255,14 @@ def speed_figure(table: pd.DataFrame) -> Figure:
     values = [v for r in stable.itertuples() for v in (r.rejections_per_100k, r.violations_per_100k)]
     colors = [c for m in stable["method"] for c in (method_color(m), "0.6")]
     bars(labels, values, colors, bottom, "moves per 100k steps", log=False, fmt="{:.0f}")
+    methods = list(dict.fromkeys(table["method"]))
+    top.legend(handles=[Patch(color=method_color(m), label=m) for m in methods], frameon=False,
+               loc="best", fontsize=7)  # fmt: skip
+    if len(stable):
+        learned = dict.fromkeys(stable["method"])
+        kinds = [Patch(color=method_color(m), label=f"{m}: rejected and redrawn") for m in learned]
+        bottom.legend(handles=[*kinds, Patch(color="0.6", label="violating a check, kept")], frameon=False,
+                      loc="best", fontsize=7)  # fmt: skip
     return fig
 
 
@@ -263,10 +272,16 @@ def _dihedral_observable(rows: pd.DataFrame, other: tuple[str, ...]) -> str:
     return next((o for o in dihedral if "/" in o), dihedral[0])
 
 
+#: Below this many SD steps per sweep rollout, the sweep's speeds carry a caveat: the first step's
+#: warm-up and timer noise can outweigh the solver's cost (bench/speed.py times long runs).
+SWEEP_STEPS_FOR_SPEED = 1000
+
+
 def sweep_figure(rows: pd.DataFrame) -> Figure:
     """Left: JSD against MD of the dihedral distribution (2D when there are two) against network
     evaluations per SD step, one point per solver setting, MD's split-half floor dashed (paper
-    Fig. 4b). Right: simulated ns/day against evaluations per step."""
+    Fig. 4b). Right: simulated ns/day against evaluations per step, with a caveat when the
+    rollouts are shorter than :data:`SWEEP_STEPS_FOR_SPEED` steps."""
     obs = _dihedral_observable(rows, ("solver", "stability"))
     v = rows.set_index(["observable", "method", "statistic"]).value
     labels = [m for m in rows[rows.statistic == "evaluations_per_step"].method]
@@ -292,6 +307,10 @@ def sweep_figure(rows: pd.DataFrame) -> Figure:
     left.set_ylim(0, max(np.nanmax(jsd), floor) * 1.2 + 1e-3)
     left.legend(frameon=False)
     right.set_ylim(0, np.nanmax(speed) * 1.15)
+    steps = [v.get(("solver", m, "steps"), np.nan) for m in labels]
+    if np.nanmin(steps) < SWEEP_STEPS_FOR_SPEED:
+        right.set_title(f"runs of {np.nanmin(steps):.0f} SD steps: start-up dominates,\n"
+                        "speeds are not the solvers' (see bench/speed.py)", fontsize=7, color="0.3")  # fmt: skip
     return fig
 
 

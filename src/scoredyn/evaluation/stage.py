@@ -67,7 +67,6 @@ def read_observed(mol: ResolvedMolecule, paths: dict[str, Path]) -> dict[str, Ob
 
 def evaluate_equilibrium_stage(
     cfg: Config, name: str, trajectories: dict[str, Path], topdir: Path, outputs: dict[str, Path],
-    log_file: Path | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """Long trajectories of each method against MD: distributions, free energies, kinetics.
 
@@ -142,7 +141,6 @@ def conditional_times(cfg: Config, lag_ps: float, time_ps: float) -> list[float]
 
 def evaluate_conditional_stage(
     cfg: Config, name: str, state: str, ensembles: dict[str, Path], topdir: Path, outputs: dict[str, Path],
-    log_file: Path | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """P(X_t | X_0) from the fixed start of ``state``: each method's ensemble against MD's.
 
@@ -246,7 +244,6 @@ def _ensemble_speeds(e: Mapping[str, object]) -> tuple[float, float]:
 def evaluate_speed_stage(
     cfg: Config, molecules: list[str], md: dict[str, list[Path]], learned: dict[str, dict[str, list[Path]]],
     ensembles: list[dict[str, object]], threads: dict[str, int], outputs: dict[str, Path],
-    log_file: Path | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """Simulated ns per day of every production and ensemble run, and the learned simulators'
     moves rejected or violating the checks per 100k steps (paper Fig. 5).
@@ -329,7 +326,6 @@ def dihedral_rows(name: str, observed: dict[str, Observed]) -> pd.DataFrame:
 
 def evaluate_sweep_stage(
     cfg: Config, name: str, md_h5: Path, runs: dict[str, tuple[Path, Path]], topdir: Path, outputs: dict[str, Path],
-    log_file: Path | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """Accuracy against cost of each solver setting (paper Fig. 4b): the dihedral JSDs against MD,
     network evaluations per SD step, ns/day and check violations of each sweep rollout.
@@ -345,6 +341,7 @@ def evaluate_sweep_stage(
         steps = max(info["steps"] * info["replicas"], 1)
         extra.add("solver", f"SD[{label}]", "evaluations_per_step", info["evaluations_per_step"])
         extra.add("solver", f"SD[{label}]", "ns_per_day", info["ns_per_day"])
+        extra.add("solver", f"SD[{label}]", "steps", info["steps"])
         extra.add("stability", f"SD[{label}]", "violations_per_100k_steps", 1e5 * info["violations"] / steps)
         extra.add("stability", f"SD[{label}]", "rejections_per_100k_steps", 1e5 * info["rejections"] / steps)
     df = pd.concat([df, extra.frame()], ignore_index=True)
@@ -356,7 +353,7 @@ def evaluate_sweep_stage(
 
 def evaluate_sizes_stage(
     cfg: Config, name: str, md_h5: Path, runs: dict[float, Path], dataset_h5: Path, topdir: Path,
-    outputs: dict[str, Path], log_file: Path | None = None,
+    outputs: dict[str, Path],
 ) -> pd.DataFrame:  # fmt: skip
     """Accuracy against the amount of training data (paper Fig. 4a): the dihedral JSD against MD
     of each training size's SD production, with the number of pairs that size trained on.
@@ -377,7 +374,7 @@ def evaluate_sizes_stage(
     return df
 
 
-def metrics_stage(csvs: list[Path], outputs: dict[str, Path], log_file: Path | None = None) -> pd.DataFrame:
+def metrics_stage(csvs: list[Path], outputs: dict[str, Path]) -> pd.DataFrame:
     """Gather the rows of every evaluation rule into ``csv`` (tidy) and ``json`` (nested)."""
     frames = []
     for path in csvs:

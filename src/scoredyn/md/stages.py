@@ -243,7 +243,6 @@ def state_start_stage(
     production_h5: Path,
     topdir: Path,
     outputs: dict[str, Path],
-    log_file: Path | None = None,
 ) -> int:
     """The fixed start of ``state``: the production frame in the state's core nearest its centre.
 

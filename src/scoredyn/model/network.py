@@ -134,21 +134,9 @@ import torch
 from torch import nn
 from torch_geometric.utils import scatter
 
-from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.model.graph import dihedral_cos_sin, edge_positions, radius_graph
+from scoredyn.diffusion.schedule import VPSchedule, centroid_free_variance, residual_variance
+from scoredyn.graph import dihedral_cos_sin, edge_positions, radius_graph
 from scoredyn.model.layers import MLP, GaussianFourier
-
-
-def centroid_free_variance(var: float, counts: torch.Tensor) -> torch.Tensor:
-    """The variance v N / (N - 1) of each centroid-free mode of an N-atom structure whose
-    centroid-free displacement has per-coordinate second moment ``var`` (``counts``: N per atom)."""
-    return var * counts / (counts - 1).clamp(min=1)
-
-
-def residual_variance(alpha2: torch.Tensor, sigma2: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """The posterior variance alpha^2 v / (alpha^2 v + sigma^2) of the noise of a Gaussian mode of
-    data variance v: the square of the scale the Gaussian skip gives the network's output."""
-    return alpha2 * v / (alpha2 * v + sigma2)
 
 
 @dataclass(frozen=True)

@@ -273,7 +273,6 @@ def production_stage(
     threads: int = 1,
     solver: str | None = None,
     method: str = "sd",
-    log_file: Path | None = None,
 ) -> dict[str, object]:
     """One long SD or DFF rollout from an MD production frame -> ``h5``, ``pdb``, ``xtc`` and ``json``.
 
@@ -317,7 +316,6 @@ def conditional_stage(
     outputs: dict[str, Path],
     threads: int = 1,
     method: str = "sd",
-    log_file: Path | None = None,
 ) -> dict[str, object]:
     """M SD or DFF replicas from the fixed start of ``state`` -> an ensemble ``h5`` [M, T, N, 3] and ``json``."""
     torch.set_num_threads(max(1, threads))

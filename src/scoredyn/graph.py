@@ -1,10 +1,15 @@
-"""Graphs of molecular structures in plain torch (no torch-cluster needed), and rotations.
+"""Graphs of molecular structures in plain torch (no torch-cluster needed), rotations, and the
+minibatch of training pairs that the loader builds and the loss reads.
 
-A batch of G structures is stored flat: positions ``[n, 3]`` with a ``batch`` vector
+Below both :mod:`scoredyn.diffusion` and :mod:`scoredyn.model`. A batch of G structures is
+stored flat: positions ``[n, 3]`` with a ``batch`` vector
 ``[n]`` giving each atom's structure, atoms of one structure contiguous.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
 
 import torch
 
@@ -83,3 +88,47 @@ def random_rotations(
         ],
         dim=1,
     ).reshape(n, 3, 3)  # fmt: skip
+
+
+@dataclass
+class PairBatch:
+    """A minibatch of training pairs, flat over atoms.
+
+    Attributes
+    ----------
+    r : [n, 3] conditioning structures, Angstrom
+    z : [n, 3] displacements r_{t+dt} - r_t, Angstrom
+    types : [n] long
+    batch : [n] long, sorted structure index
+    n_graphs : G
+    torsions : [T, 4] long, one torsion about each rotatable bond of every structure (indices into
+        the flat atoms), for a network with torsion features; None without an anchor
+    sides : [S, 2] long, (row of ``torsions``, atom) of the atoms each torsion turns, for a network
+        with a torsion head; None without an anchor
+    """
+
+    r: torch.Tensor
+    z: torch.Tensor
+    types: torch.Tensor
+    batch: torch.Tensor
+    n_graphs: int
+    torsions: torch.Tensor | None = None
+    sides: torch.Tensor | None = None
+
+    def to(self, device: torch.device | str) -> PairBatch:
+        return PairBatch(
+            self.r.to(device, non_blocking=True),
+            self.z.to(device, non_blocking=True),
+            self.types.to(device, non_blocking=True),
+            self.batch.to(device, non_blocking=True),
+            self.n_graphs,
+            None if self.torsions is None else self.torsions.to(device, non_blocking=True),
+            None if self.sides is None else self.sides.to(device, non_blocking=True),
+        )
+
+    def rotated(self, rot: torch.Tensor) -> PairBatch:
+        """Rotate each structure and its displacement by its own matrix ``rot`` [G, 3, 3]."""
+        per_atom = rot[self.batch]  # [n, 3, 3]
+        r = torch.einsum("nij,nj->ni", per_atom, self.r)
+        z = torch.einsum("nij,nj->ni", per_atom, self.z)
+        return dataclasses.replace(self, r=r, z=z)
