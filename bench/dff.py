@@ -27,10 +27,10 @@ from pathlib import Path
 
 import torch
 
-from scoredyn.config import dff_stability, load_config
+from scoredyn.config import load_config
 from scoredyn.evaluation.metrics import REFERENCE, equilibrium_rows, kinetics_rows
 from scoredyn.evaluation.observe import observe
-from scoredyn.rollout.stage import RolloutSystem, run_rollout, with_rollout, with_settings
+from scoredyn.rollout.stage import RolloutSystem, run_rollout
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import read_trajectory
 
@@ -49,22 +49,22 @@ def main() -> None:
     for need in (production, *models.values()):
         if not need.is_file():
             raise SystemExit(f"{need}: missing; run `make run` (or snakemake on {args.config}) with dff.enabled first")
-    cfg = with_rollout(load_config(args.config), device="cpu")
+    cfg = load_config(args.config).override(rollout={"device": "cpu"})
     reference = read_trajectory(production)
-    start = reference.pos[cfg.raw["rollout"]["production"]["start_frame"]][None]
+    start = reference.pos[cfg.rollout.production.start_frame][None]
     torch.set_num_threads(1)
 
-    runs = [("sd", cfg, "SD " + cfg.raw["rollout"]["solver"]["name"])]
-    for zeta in args.zeta or [cfg.raw["dff"]["friction_amu_per_ps"]]:
-        runs.append(("dff", with_settings(cfg, "dff", friction_amu_per_ps=zeta), f"DFF zeta={zeta:g}"))
+    runs = [("sd", cfg, "SD " + cfg.rollout.solver.label())]
+    for zeta in args.zeta or [cfg.dff.friction_amu_per_ps]:
+        runs.append(("dff", cfg.override(dff={"friction_amu_per_ps": zeta}), f"DFF zeta={zeta:g}"))
     md_obs, rows = None, []
     for method, run_cfg, label in runs:
         if method == "dff":
-            a = dff_stability(run_cfg.raw["dff"], run_cfg.md.temperature_K)
+            a = run_cfg.dff_stability()
             label += f" (D dt/s^2 {a:.2f})"
         system = RolloutSystem(run_cfg, args.molecule, models[method], reference, production, topdir, method)
         md_obs = md_obs or observe(system.molecule, reference.pos, reference.timestep)
-        seed = derive_seed(run_cfg.raw["rollout"]["seed"], args.molecule, f"{method}_production")
+        seed = derive_seed(run_cfg.rollout.seed, args.molecule, f"{method}_production")
         with tempfile.TemporaryDirectory() as tmp:
             result = run_rollout(system, run_cfg, start, 1000.0 * args.ns, seed, Path(tmp) / method, False)
         obs = {REFERENCE: md_obs, system.name: observe(system.molecule, result.pos[0], system.lag_ps)}

@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from scoredyn.config import load_config
-from scoredyn.rollout.stage import RolloutSystem, with_rollout
+from scoredyn.rollout.stage import RolloutSystem
 from scoredyn.trajectory import read_trajectory
 
 
@@ -55,7 +55,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    cfg = with_rollout(load_config(args.config), device="cpu", compile=False, fast_coordinates=args.fast)
+    cfg = load_config(args.config).override(rollout={"device": "cpu", "compile": False, "fast_coordinates": args.fast})
     md = args.run / "md" / args.molecule
     production = md / "production.h5"
     if not production.is_file():

@@ -66,7 +66,7 @@ from scoredyn.molecules import ResolvedMolecule
 from scoredyn.rollout.constraints import HBondConstraints
 from scoredyn.rollout.engine import Rollout, RolloutState
 from scoredyn.rollout.noise import counter_normal, replica_keys
-from scoredyn.rollout.stage import RolloutSystem, with_rollout
+from scoredyn.rollout.stage import RolloutSystem
 from scoredyn.seeding import derive_seed
 from scoredyn.training import TrainConfig, train, train_config
 from scoredyn.trajectory import read_trajectory
@@ -205,7 +205,7 @@ def train_variant(args: tuple[Path, Path, str, int, bool]) -> float:
     train_data = PairData(data, "train", tc.anchor, tc.slow_targets)
     if variant.fraction < 1:
         train_data = train_data.prefix(variant.fraction)
-    schedule = VPSchedule(**{k: v for k, v in cfg.raw["diffusion"].items() if k != "parametrisation"})
+    schedule = VPSchedule(**cfg.diffusion.schedule_keys())
     t0 = time.perf_counter()
     train(tc, train_data, PairData(data, "val", tc.anchor, tc.slow_targets), out / "work", out / "model.pt",
           out / "metrics.csv", schedule, progress=False)  # fmt: skip
@@ -247,10 +247,10 @@ def evaluate_variant(cfg: Config, run: Path, molecule: str, model: Path, r: np.n
                            sampler.dtype)  # fmt: skip
     rt = torch.as_tensor(r, dtype=sampler.dtype)
     prop = constraints.apply(rt + sampler.sample(rt, noise.view(len(r), -1, 3))).double().numpy()
-    row: dict[str, object] = {"pass": float(mol.check(prop, cfg.raw["rollout"]["peptide_bonds"]).ok.mean())}
+    row: dict[str, object] = {"pass": float(mol.check(prop, cfg.rollout.peptide_bonds).ok.mean())}
     row |= bond_sd(mol, prop)
     row["rms"] = centroid_free_rms(prop - r)
-    start = np.repeat(reference.pos[cfg.raw["rollout"]["production"]["start_frame"]][None], replicas, axis=0)
+    start = np.repeat(reference.pos[cfg.rollout.production.start_frame][None], replicas, axis=0)
     for rollback, suffix in ((0, ""), (ROLLBACK, f", rollback {ROLLBACK}")):
         if rollback and row["stopped at"] == "-":
             break  # it finished without going back: the same run
@@ -288,7 +288,7 @@ def rollout(cfg: Config, system: RolloutSystem, molecule: str, start: np.ndarray
             workdir: Path, md_obs: Observed) -> dict[str, object]:  # fmt: skip
     """An ``ns`` rollout with resampling from start [R, N, 3]: the fraction of proposals rejected, the step
     at which it stopped (``-`` when it finished), its rollbacks and, when it finished, its :func:`quality`."""
-    roll, mol = with_rollout(cfg, resample=True, rollback_frames=rollback), system.molecule
+    roll, mol = cfg.override(rollout={"resample": True, "rollback_frames": rollback}), system.molecule
     steps = system.steps(1000.0 * ns)
     settings = dataclasses.replace(system.settings(roll, steps, derive_seed(cfg.seed, "fidelity-rollout")),
                                    checkpoint_every=steps + 1)  # fmt: skip
@@ -368,7 +368,7 @@ def main() -> None:
     for need in (data, production):
         if not need.is_file():
             raise SystemExit(f"{need}: missing; run `snakemake --cores 2 {data}` first")
-    cfg = with_rollout(load_config(args.config), device="cpu", compile=False)
+    cfg = load_config(args.config).override(rollout={"device": "cpu", "compile": False})
     jobs = [(args.config, args.run, n, args.steps, args.compile) for n in names]
     # the longest trainings first, so that the workers finish together
     order = sorted(range(len(jobs)), key=lambda k: -VARIANTS[names[k]].steps_factor)
@@ -383,7 +383,7 @@ def main() -> None:
     split = equilibrium_rows(args.molecule, {REFERENCE: md_obs}).set_index(["observable", "method", "statistic"])
     phi, psi = list(mol.molecule.dihedrals)[:2]
     floor = float(split.value[f"{phi}/{psi}", "MD split-half", "jsd_nats"])
-    peptide = cfg.raw["rollout"]["peptide_bonds"]
+    peptide = cfg.rollout.peptide_bonds
     rows = [{"variant": "MD", "steps": "", "pass": float(mol.check(md_next, peptide).ok.mean()),
              **bond_sd(mol, md_next), "rms": centroid_free_rms(md_next - r), "jsd": floor,
              **quality(args.molecule, mol, {REFERENCE: md_obs}, cfg.md.constraints)}]  # fmt: skip
@@ -406,7 +406,7 @@ def main() -> None:
             row["steps"] = int(metrics["step"])
             row |= {c.replace("val_loss_tau_", "loss "): float(metrics[c]) for c in metrics.index
                     if c.startswith("val_loss_tau_")}  # fmt: skip
-        row |= evaluate_variant(with_rollout(cfg, fast_coordinates=fast), args.run, args.molecule, model, r,
+        row |= evaluate_variant(cfg.override(rollout={"fast_coordinates": fast}), args.run, args.molecule, model, r,
                                 args.ns, md_obs, args.replicas)  # fmt: skip
         row["train s"] = wall
         rows.append(row)

@@ -44,14 +44,14 @@ from train_speed import MODELS, load_pairs, train_throughput
 from scoredyn.config import load_config
 from scoredyn.devices import pick_device
 from scoredyn.diffusion.kernel import kernel_errors
-from scoredyn.diffusion.solver import SolverConfig
+from scoredyn.diffusion.settings import SolverConfig
 from scoredyn.evaluation.metrics import equilibrium_rows
 from scoredyn.evaluation.observe import observe
 from scoredyn.md.gmx import Gromacs
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 from scoredyn.rollout.engine import Rollout, RolloutSettings
 from scoredyn.rollout.sampler import DisplacementSampler
-from scoredyn.rollout.stage import RolloutSystem, run_rollout, with_rollout, with_solver
+from scoredyn.rollout.stage import RolloutSystem, run_rollout
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import read_trajectory
 
@@ -119,14 +119,14 @@ def main() -> None:
             raise SystemExit(f"{need}: missing; run `make run` (or snakemake on {args.config}) first")
     cfg = load_config(args.config)
     reference = read_trajectory(production)
-    frame = cfg.raw["rollout"]["production"]["start_frame"]
+    frame = cfg.rollout.production.start_frame
     start = reference.pos[frame][None]
-    seed = derive_seed(cfg.raw["rollout"]["seed"], args.molecule, "sd_production")
+    seed = derive_seed(cfg.rollout.seed, args.molecule, "sd_production")
     cores = os.cpu_count()
 
     # 1. MD baseline
     with tempfile.TemporaryDirectory() as tmp:
-        gmx = Gromacs(cfg.raw["gromacs"]["command"], Path(tmp) / "gmx.log")
+        gmx = Gromacs(cfg.gromacs.command, Path(tmp) / "gmx.log")
         top = solute_topology(gmx, args.molecule, Path(tmp) / "top")
         _, md = solution_speed(gmx, top, args.molecule, 3000, 1.4, args.md_ps, args.md_threads, Path(tmp) / "box")
         simd = simd_level(gmx)
@@ -139,7 +139,7 @@ def main() -> None:
     frames = reference.pos[:: max(1, reference.n_frames // 256)][:256]
     rows, base_jsd = [], None
     for solver, compiled in SETTINGS:
-        run_cfg = with_rollout(with_solver(cfg, solver), compile=compiled, device="cpu")
+        run_cfg = cfg.with_solver(solver).override(rollout={"compile": compiled, "device": "cpu"})
         system = RolloutSystem(run_cfg, args.molecule, model, reference, production, topdir)
         lag = system.lag_ps
         md_obs = md_obs or observe(system.molecule, reference.pos, reference.timestep)
@@ -174,7 +174,7 @@ def main() -> None:
     solver = system.solver
     vocab_size = system.sampler.net.cfg.n_types
     paper_net = ScoreNetwork(NetworkConfig(vocab_size, 200, 5, system.sampler.net.cfg.cutoff)).eval()
-    compiled = cfg.raw["rollout"]["compile"]
+    compiled = cfg.rollout.compile
     print(f"\nSD  ensembles on {device}, {solver.label()}"
           f"{' compiled' if compiled else ''}")  # fmt: skip
     print(f"{'network':26s} {'threads':>7s} {'replicas':>8s} {'s/step':>8s} {'ns/day all':>11s} "

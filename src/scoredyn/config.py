@@ -5,12 +5,16 @@ The schema ``schemas/config.schema.yaml`` (also reachable as
 ranges and defaults; :func:`validate_config` applies it, then checks the rules that
 span several keys. The workflow's ``common.smk`` and the ``scoredyn`` command line
 call the same function.
+
+:func:`load_config` builds one frozen dataclass per section from the validated dict, each
+field named as its key (a test holds the fields to the schema's keys). A subsystem takes its
+own section; :meth:`Config.override` makes a changed copy, validated again.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from scoredyn.diffusion.settings import SolverConfig
 from scoredyn.errors import ConfigError
 from scoredyn.schema import validate
 from scoredyn.units import KB_KJ_PER_MOL_K, KJ_PER_G_IN_A2_PER_PS2
@@ -94,6 +99,8 @@ class MDConfig:
     dihedral_starts: DihedralStarts
     vacuum_hot: VacuumHotStarts
 
+    conditional_replicas: int  # md.conditional.replicas: MD runs from each state's start
+
     def steps(self, ps: float, timestep_fs: float | None = None) -> int:
         """Number of MD steps that cover ``ps`` picoseconds."""
         return round(ps * 1000.0 / (timestep_fs or self.timestep_fs))
@@ -102,10 +109,142 @@ class MDConfig:
     def frame_every_steps(self) -> int:
         return self.steps(self.frame_interval_ps)
 
+    def run_settings(self) -> dict[str, object]:
+        """The settings every MD run of a molecule depends on (not the starts' or the
+        conditional ensembles'): what a working directory is stamped with."""
+        skip = ("dihedral_starts", "vacuum_hot", "conditional_replicas")
+        return {k: v for k, v in asdict(self).items() if k not in skip}
+
+
+@dataclass(frozen=True)
+class ExtraSource:
+    """One ``dataset.extra`` entry: a trajectory packed beside the run's own MD."""
+
+    path: Path
+    molecule: str  # the label its pairs carry: ``molecule``, else the file's stem
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    lag_ps: float
+    val_fraction: float
+    block_ps: float
+    atom_types: str
+    include_starts: bool
+    extra: tuple[ExtraSource, ...]
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    beta0: float
+    beta1: float
+    tau_min: float
+    tau_max: float
+    data_scale: float
+    parametrisation: str
+
+    def schedule_keys(self) -> dict[str, float]:
+        """The keywords of :class:`~scoredyn.diffusion.schedule.VPSchedule`."""
+        return {k: v for k, v in asdict(self).items() if k != "parametrisation"}
+
+
+@dataclass(frozen=True)
+class TrainSection:
+    """The ``train`` section (:func:`scoredyn.training.train_config` turns it into the trainer's settings)."""
+
+    steps: int
+    batch_size: int
+    lr: float
+    lr_schedule: str
+    ema_decay: float
+    width: int
+    n_blocks: int
+    cutoff_A: float
+    checkpoint_every: int
+    validate_every: int
+    val_pairs: int
+    device: str
+    compile: bool
+    threads: int
+    seed: int
+    input_noise_A: float
+    tau_sampling: str
+    architecture: str
+    anchor: str
+    torsion_features: bool
+    torsion_head: bool
+    whole_turn: bool
+    slow_targets: bool
+    loss_weighting: str
+    input_scaling: bool
+    mean_head: bool
+
+
+@dataclass(frozen=True)
+class DFFConfig:
+    enabled: bool
+    sigma_A: tuple[float, float]  # the denoiser's noise levels, lowest first
+    duplicates: int
+    steps: int | None  # None: train.steps
+    temperature_K: float | None  # None: md.temperature_K
+    friction_amu_per_ps: float
+    timestep_fs: float
+
+
+@dataclass(frozen=True)
+class ProductionRollout:
+    time_ns: float
+    start_frame: int
+
+
+@dataclass(frozen=True)
+class ConditionalRollout:
+    replicas: int
+    time_ps: float
+    states: tuple[str, ...] | None  # None: every state of each molecule
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    solver: SolverConfig
+    device: str
+    precision: str
+    compile: bool
+    chunk: int | None
+    constraints: str
+    fast_coordinates: str
+    resample: bool
+    max_rejections: int
+    rollback_frames: int
+    checkpoint_every: int
+    peptide_bonds: bool
+    seed: int
+    production: ProductionRollout
+    conditional: ConditionalRollout
+
+
+@dataclass(frozen=True)
+class Sweep:
+    solvers: tuple[SolverConfig, ...]
+    time_ns: float | None  # None: rollout.production.time_ns
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    conditional_times_ps: tuple[float, ...]
+    conditional_bins: int
+    kde_bandwidth_deg: float
+    conditional_kde_bandwidth_deg: float
+    free_energy_max_kJ_mol: float
+    bootstrap_samples: int
+    training_sizes: tuple[float, ...]
+    sweep: Sweep
+
 
 @dataclass(frozen=True)
 class Config:
-    """The whole validated config; ``raw`` keeps the dict with defaults filled in."""
+    """The whole validated config, one typed section per key; ``raw`` keeps the validated dict
+    (defaults filled in) for :meth:`override` and for writing the config out."""
 
     run: str
     seed: int
@@ -114,6 +253,12 @@ class Config:
     molecule_root: Path
     gromacs: GromacsConfig
     md: MDConfig
+    dataset: DatasetConfig
+    diffusion: DiffusionConfig
+    training: TrainSection  # the ``train`` key (``train`` is the list of training molecules)
+    dff: DFFConfig
+    rollout: RolloutConfig
+    evaluation: EvaluationConfig
     raw: dict[str, Any]
 
     def molecule(self, name: str) -> Molecule:
@@ -121,6 +266,33 @@ class Config:
         from scoredyn.molecules import load_molecule
 
         return load_molecule(name, self.molecule_root, self.raw["molecules"].get("define"))
+
+    def override(self, **sections: dict[str, Any]) -> Config:
+        """A copy with keys of these sections replaced, nested dicts merged (``override(rollout=
+        {"solver": {"name": "dpm3m"}})``), validated again with the cross-key checks.
+
+        Raises
+        ------
+        ConfigError
+            When the changed config is not valid, naming the key.
+        """
+        raw = merge_configs_dicts(copy.deepcopy(self.raw), copy.deepcopy(sections))
+        return build_config(validate_config(raw, "config override"))
+
+    def with_solver(self, solver: SolverConfig, time_ns: float | None = None) -> Config:
+        """A copy whose rollouts use ``solver`` (and whose production runs ``time_ns`` when given)."""
+        roll: dict[str, Any] = {"solver": {"name": solver.name, "steps": solver.steps}}
+        if time_ns is not None:
+            roll["production"] = {"time_ns": time_ns}
+        return self.override(rollout=roll)
+
+    def dff_temperature_K(self) -> float:
+        """Temperature of the DFF's dynamics: ``dff.temperature_K``, else the MD's."""
+        return self.dff.temperature_K if self.dff.temperature_K is not None else self.md.temperature_K
+
+    def dff_stability(self) -> float:
+        """D dt / sigma_low^2 of the DFF's Brownian dynamics (see :func:`dff_stability`)."""
+        return dff_stability(asdict(self.dff) | {"temperature_K": self.dff_temperature_K()}, self.md.temperature_K)
 
     @property
     def molecules(self) -> list[str]:
@@ -293,21 +465,22 @@ def read_config_file(path: Path) -> Any:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
 
 
+def merge_configs_dicts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """``b`` overlaid on ``a``: nested mappings merged, any other value of ``b`` replacing ``a``'s."""
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = merge_configs_dicts(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def merge_configs(files: list[Path]) -> dict[str, Any]:
     """Config files overlaid in order, as Snakemake overlays each --configfile on the last."""
-
-    def merge(a: dict, b: dict) -> dict:
-        out = dict(a)
-        for k, v in b.items():
-            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-        return out
-
     raw: dict[str, Any] = {}
     for f in files:
         content = read_config_file(f) or {}
         if not isinstance(content, dict):
             raise ConfigError(f"{f}: a config must be a mapping of keys to values, got {type(content).__name__}")
-        raw = merge(raw, content)
+        raw = merge_configs_dicts(raw, content)
     return raw
 
 
@@ -329,26 +502,75 @@ def load_config(
         where = str(source)
         raw = read_config_file(Path(source))
     cfg = validate_config(raw, where, schema_path)
-    md, g = cfg["md"], cfg["gromacs"]
-    config = Config(
-        run=cfg["run"],
-        seed=cfg["seed"],
-        train=list(cfg["molecules"]["train"]),
-        evaluate=list(cfg["molecules"]["evaluate"]),
-        molecule_root=Path(cfg["molecules"]["root"]),
-        gromacs=GromacsConfig(g["command"], g["threads"], g["checkpoint_minutes"]),
-        md=MDConfig(
-            **{k: v for k, v in md.items() if k not in ("starts", "conditional")},
-            dihedral_starts=DihedralStarts(**md["starts"]["dihedrals"]),
-            vacuum_hot=VacuumHotStarts(**md["starts"]["vacuum_hot"]),
-        ),
-        raw=cfg,
-    )
+    config = build_config(cfg)
     if check_molecules:
         for name in config.molecules:
             config.molecule(name)
         check_extra_files(cfg, where)
     return config
+
+
+def _solver(d: dict[str, Any]) -> SolverConfig:
+    return SolverConfig(d["name"], d["steps"])
+
+
+def build_config(cfg: dict[str, Any]) -> Config:
+    """The typed sections of a validated config dict (:func:`validate_config`'s output)."""
+    md, g, ds, roll, ev, dff = cfg["md"], cfg["gromacs"], cfg["dataset"], cfg["rollout"], cfg["evaluation"], cfg["dff"]
+    scalar = {k: v for k, v in roll.items() if k not in ("solver", "production", "conditional")}
+    cond = roll["conditional"]
+    states = tuple(cond["states"]) if "states" in cond else None
+    dff_keys = {"sigma_A": tuple(dff["sigma_A"]), "steps": dff.get("steps"), "temperature_K": dff.get("temperature_K")}
+    return Config(
+        run=cfg["run"],
+        seed=cfg["seed"],
+        train=list(cfg["molecules"]["train"]),
+        evaluate=list(cfg["molecules"]["evaluate"]),
+        molecule_root=Path(cfg["molecules"]["root"]),
+        gromacs=GromacsConfig(**g),
+        md=MDConfig(
+            **{k: v for k, v in md.items() if k not in ("starts", "conditional")},
+            dihedral_starts=DihedralStarts(**md["starts"]["dihedrals"]),
+            vacuum_hot=VacuumHotStarts(**md["starts"]["vacuum_hot"]),
+            conditional_replicas=md["conditional"]["replicas"],
+        ),
+        dataset=DatasetConfig(
+            **{k: v for k, v in ds.items() if k != "extra"},
+            extra=tuple(ExtraSource(Path(e["path"]), e.get("molecule", Path(e["path"]).stem)) for e in ds["extra"]),
+        ),
+        diffusion=DiffusionConfig(**cfg["diffusion"]),
+        training=TrainSection(**cfg["train"]),
+        dff=DFFConfig(**(dff | dff_keys)),
+        rollout=RolloutConfig(
+            **(scalar | {"chunk": roll.get("chunk")}),
+            solver=_solver(roll["solver"]),
+            production=ProductionRollout(**roll["production"]),
+            conditional=ConditionalRollout(cond["replicas"], cond["time_ps"], states),
+        ),
+        evaluation=EvaluationConfig(
+            **{k: v for k, v in ev.items() if k not in ("sweep", "conditional_times_ps", "training_sizes")},
+            conditional_times_ps=tuple(float(t) for t in ev["conditional_times_ps"]),
+            training_sizes=tuple(ev["training_sizes"]),
+            sweep=Sweep(tuple(_solver(x) for x in ev["sweep"]["solvers"]), ev["sweep"].get("time_ns")),
+        ),
+        raw=cfg,
+    )
+
+
+#: config section -> the dataclass of its keys, for the test that holds the fields to the schema
+SECTIONS = {
+    "gromacs": GromacsConfig,
+    "dataset": DatasetConfig,
+    "diffusion": DiffusionConfig,
+    "train": TrainSection,
+    "dff": DFFConfig,
+    "rollout": RolloutConfig,
+    "evaluation": EvaluationConfig,
+}
+
+
+def section_fields(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]
 
 
 def check_extra_files(cfg: dict[str, Any], where: str) -> None:

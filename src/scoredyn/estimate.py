@@ -23,7 +23,6 @@ from pathlib import Path
 import pandas as pd
 
 from scoredyn.config import Config
-from scoredyn.diffusion.solver import SOLVERS
 from scoredyn.errors import ScoredynError
 
 #: atoms per water molecule of each water model
@@ -41,8 +40,7 @@ def _box_atoms(cfg: Config) -> float:
 
 
 def _net_cost(cfg: Config) -> float:
-    t = cfg.raw["train"]
-    return float(t["width"]) ** 2 * t["n_blocks"]
+    return float(cfg.training.width) ** 2 * cfg.training.n_blocks
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ def measure(small: Config, results: Path) -> Rates:
 
 def estimate(target: Config, small: Config, rates: Rates) -> pd.DataFrame:
     """One row per cost: what, amount, unit, and how it was derived."""
-    md, roll, ev = target.md, target.raw["rollout"], target.raw["evaluation"]
+    md, roll, ev, t = target.md, target.rollout, target.evaluation, target.training
     box = (_box_atoms(target) / _box_atoms(small)) * (md.cutoff_nm / small.md.cutoff_nm) ** 3
     cpu_per_ps = rates.md_cpu_s_per_ps * box
     n_eval = len(target.evaluate)
@@ -103,21 +101,19 @@ def estimate(target: Config, small: Config, rates: Rates) -> pd.DataFrame:
         spec = starts[target.molecule(m).start_method]
         start_ps += spec.count * (md.equilibrate_ps + spec.run_ps)
     states = sum(len(target.molecule(m).states) for m in target.evaluate)
-    cond_runs = target.raw["md"]["conditional"]["replicas"] * states
-    cond_ps = cond_runs * roll["conditional"]["time_ps"] + states * md.equilibrate_ps
-    t = target.raw["train"]
+    cond_runs = md.conditional_replicas * states
+    cond_ps = cond_runs * roll.conditional.time_ps + states * md.equilibrate_ps
     net = _net_cost(target) / _net_cost(small)
-    train_h = t["steps"] * t["batch_size"] * rates.train_s_per_sample * net / 3600.0
-    nfe = SOLVERS
+    train_h = t.steps * t.batch_size * rates.train_s_per_sample * net / 3600.0
     per_eval = rates.sd_s_per_evaluation_step * net
-    lag = target.raw["dataset"]["lag_ps"]
-    sd_steps = roll["production"]["time_ns"] * 1000.0 / lag * n_eval
-    sd_h = sd_steps * nfe[roll["solver"]["name"]] * roll["solver"]["steps"] * per_eval / 3600.0
-    sweep_time = ev["sweep"].get("time_ns", roll["production"]["time_ns"])
-    sweep_h = sum(nfe[s["name"]] * s["steps"] for s in ev["sweep"]["solvers"]) * sweep_time * 1000.0 / lag
+    lag = target.dataset.lag_ps
+    sd_steps = roll.production.time_ns * 1000.0 / lag * n_eval
+    sd_h = sd_steps * roll.solver.evaluations * per_eval / 3600.0
+    sweep_time = ev.sweep.time_ns if ev.sweep.time_ns is not None else roll.production.time_ns
+    sweep_h = sum(s.evaluations for s in ev.sweep.solvers) * sweep_time * 1000.0 / lag
     sweep_h *= n_eval * per_eval / 3600.0
-    cond_steps = roll["conditional"]["replicas"] * roll["conditional"]["time_ps"] / lag * states
-    cond_h = cond_steps * nfe[roll["solver"]["name"]] * roll["solver"]["steps"] * per_eval / 3600.0
+    cond_steps = roll.conditional.replicas * roll.conditional.time_ps / lag * states
+    cond_h = cond_steps * roll.solver.evaluations * per_eval / 3600.0
     pairs = (md.production_ns * 1000.0 * len(target.train) + start_ps) / lag  # about one pair per lag of data
     atoms = _box_atoms(target) / _box_atoms(small)
     disk = (prod_ps + start_ps + cond_ps) * (rates.md_bytes_per_ps + rates.run_bytes_per_ps * atoms)
@@ -126,18 +122,18 @@ def estimate(target: Config, small: Config, rates: Rates) -> pd.DataFrame:
         ("MD production", prod_ps * cpu_per_ps / 3600.0, "CPU-hours", f"{prod_ps / 1000:g} ns"),
         ("MD diverse starts", start_ps * cpu_per_ps / 3600.0, "CPU-hours", f"{start_ps / 1000:g} ns"),
         ("MD conditional runs", cond_ps * cpu_per_ps / 3600.0, "CPU-hours", f"{cond_runs} runs"),
-        ("training", train_h, f"{rates.train_device}-hours", f"{t['steps']} steps x {t['batch_size']}"),
+        ("training", train_h, f"{rates.train_device}-hours", f"{t.steps} steps x {t.batch_size}"),
         ("SD production", sd_h, f"{rates.sd_device}-hours (1 replica)", f"{sd_steps:g} steps"),
         ("SD conditional", cond_h, f"{rates.sd_device}-hours unbatched", f"{cond_steps:g} replica-steps"),
-        ("SD solver sweep", sweep_h, f"{rates.sd_device}-hours", f"{len(ev['sweep']['solvers'])} settings"),
+        ("SD solver sweep", sweep_h, f"{rates.sd_device}-hours", f"{len(ev.sweep.solvers)} settings"),
     ]
-    dff = target.raw["dff"]
-    if dff["enabled"]:  # the same network; one evaluation per Brownian step
-        dff_steps = dff.get("steps", t["steps"])
-        per_ps = 1000.0 / dff["timestep_fs"]
+    dff = target.dff
+    if dff.enabled:  # the same network; one evaluation per Brownian step
+        dff_steps = dff.steps if dff.steps is not None else t.steps
+        per_ps = 1000.0 / dff.timestep_fs
         rows += [
-            ("DFF training", train_h * dff_steps / t["steps"], f"{rates.train_device}-hours",
-             f"{dff_steps} steps x {t['batch_size']}"),
+            ("DFF training", train_h * dff_steps / t.steps, f"{rates.train_device}-hours",
+             f"{dff_steps} steps x {t.batch_size}"),
             ("DFF production", sd_steps * lag * per_ps * per_eval / 3600.0, f"{rates.sd_device}-hours (1 replica)",
              f"{sd_steps * lag * per_ps:g} force evaluations"),
             ("DFF conditional", cond_steps * lag * per_ps * per_eval / 3600.0, f"{rates.sd_device}-hours unbatched",

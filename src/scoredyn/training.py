@@ -56,7 +56,7 @@ class TrainConfig:
     n_blocks: int = 5
     cutoff: float = 4.0
     checkpoint_every: int = 500
-    validate_every: int = 500
+    validate_every: int = 250
     val_pairs: int = 2048
     seed: int = 0
     device: str = "auto"
@@ -302,21 +302,22 @@ def train(
     return df
 
 
+#: fields of :class:`TrainConfig` named otherwise in the ``train`` section
+RENAMED = {"cutoff": "cutoff_A", "input_noise": "input_noise_A"}
+
+
 def train_config(cfg_all: Config, steps: int) -> TrainConfig:
-    """The training settings of the config's ``train`` and ``diffusion`` sections, for ``steps`` steps."""
-    t = cfg_all.raw["train"]
-    return TrainConfig(steps=steps, batch_size=t["batch_size"], lr=t["lr"], ema_decay=t["ema_decay"],
-                       width=t["width"], n_blocks=t["n_blocks"], cutoff=t["cutoff_A"],
-                       checkpoint_every=t["checkpoint_every"], validate_every=t["validate_every"],
-                       val_pairs=t["val_pairs"], seed=t["seed"], device=t["device"],
-                       gaussian_skip=cfg_all.raw["diffusion"]["parametrisation"] == "gaussian_skip",
-                       tau_sampling=t["tau_sampling"], input_noise=t["input_noise_A"],
-                       architecture=t["architecture"], compile=t["compile"],
-                       anchor=t["anchor"], torsion_features=t["torsion_features"],
-                       torsion_head=t["torsion_head"], slow_targets=t["slow_targets"],
-                       loss_weighting=t["loss_weighting"], input_scaling=t["input_scaling"],
-                       mean_head=t["mean_head"], whole_turn=t["whole_turn"],
-                       lr_schedule=t["lr_schedule"])  # fmt: skip
+    """The training settings of the config's ``train`` and ``diffusion`` sections, for ``steps`` steps.
+
+    Every field of :class:`TrainConfig` that the ``train`` section has (by name, or as
+    :data:`RENAMED` names it) comes from the section; ``gaussian_skip`` from
+    ``diffusion.parametrisation``; the rest keep their defaults.
+    """
+    section = cfg_all.training
+    keys = {f.name: getattr(section, RENAMED.get(f.name, f.name)) for f in fields(TrainConfig)
+            if hasattr(section, RENAMED.get(f.name, f.name))}  # fmt: skip
+    keys |= {"steps": steps, "gaussian_skip": cfg_all.diffusion.parametrisation == "gaussian_skip"}
+    return TrainConfig(**keys)
 
 
 def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[str, Path], threads: int = 1,
@@ -333,11 +334,10 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
     from scoredyn.plots.training import loss_curve
 
     torch.set_num_threads(max(1, threads))
-    t, dff = cfg_all.raw["train"], cfg_all.raw["dff"]
-    steps = dff.get("steps", t["steps"]) if method == "dff" else t["steps"]
+    dff = cfg_all.dff
+    steps = dff.steps if method == "dff" and dff.steps is not None else cfg_all.training.steps
     cfg = train_config(cfg_all, steps)
-    schedule_keys = {k: v for k, v in cfg_all.raw["diffusion"].items() if k != "parametrisation"}
-    objective = None if method == "sd" else DenoiserObjective(tuple(dff["sigma_A"]), dff["duplicates"])
+    objective = None if method == "sd" else DenoiserObjective(dff.sigma_A, dff.duplicates)
     with h5py.File(dataset_h5, "r") as f:
         atom_types = str(f.attrs.get("atom_types", "types"))
     device = pick_device(cfg.device)
@@ -357,7 +357,7 @@ def train_stage(cfg_all: Config, dataset_h5: Path, workdir: Path, outputs: dict[
                  size)  # fmt: skip
     start = time.perf_counter()
     df = train(cfg, train_data, val_data, workdir, outputs["model"], outputs["metrics"],
-               VPSchedule(**schedule_keys), atom_types, objective=objective)  # fmt: skip
+               VPSchedule(**cfg_all.diffusion.schedule_keys()), atom_types, objective=objective)  # fmt: skip
     log.info("training took %.1f s on %s", time.perf_counter() - start, pick_device(cfg.device))
     fig, ax = plt.subplots(figsize=(5.0, 3.6), dpi=150)
     loss_curve(df, ax)

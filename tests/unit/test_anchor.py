@@ -10,7 +10,7 @@ import torch
 from scoredyn.data.dataset import Source, pack_dataset
 from scoredyn.data.loader import PairData
 from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.diffusion.solver import SolverConfig
+from scoredyn.diffusion.settings import SolverConfig
 from scoredyn.errors import TrajectoryError
 from scoredyn.geometry import adjacency, bond_lengths, dihedrals, set_dihedral
 from scoredyn.graph import random_rotations

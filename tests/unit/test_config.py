@@ -120,3 +120,51 @@ def test_training_sizes_are_fractions_or_whole_pair_counts():
     assert validate_config(base() | {"evaluation": {"training_sizes": [0.1, 0.5, 1, 3000]}})
     with pytest.raises(ConfigError, match=r"evaluation\.training_sizes has \[2\.5\]: .* must be whole"):
         validate_config(base() | {"evaluation": {"training_sizes": [0.5, 2.5]}})
+
+
+@pytest.mark.parametrize("section", ["gromacs", "dataset", "diffusion", "train", "dff", "rollout", "evaluation"])
+def test_each_typed_section_has_exactly_the_schemas_keys(section):
+    from scoredyn.config import SECTIONS, config_schema, section_fields
+
+    keys = set(config_schema()["properties"][section]["properties"])
+    assert set(section_fields(SECTIONS[section])) == keys
+
+
+def test_the_typed_sections_carry_the_validated_values():
+    from scoredyn.diffusion.settings import SolverConfig
+
+    raw = base() | {"rollout": {"solver": {"name": "dpm3m", "steps": 15}, "conditional": {"states": ["alpha"]}},
+                    "evaluation": {"sweep": {"solvers": [{"name": "dpm3", "steps": 10}]}},
+                    "dataset": {"extra": []}, "train": {"steps": 7}}  # fmt: skip
+    cfg = load_config(raw, check_molecules=False)
+    assert cfg.rollout.solver == SolverConfig("dpm3m", 15) and cfg.rollout.solver.evaluations == 15
+    assert cfg.rollout.conditional.states == ("alpha",) and cfg.rollout.chunk is None
+    assert cfg.evaluation.sweep.solvers == (SolverConfig("dpm3", 10),) and cfg.evaluation.sweep.time_ns is None
+    assert cfg.training.steps == 7 and cfg.training.seed == cfg.seed
+    assert cfg.dff.steps is None and cfg.dff_temperature_K() == cfg.md.temperature_K == 300
+    assert cfg.diffusion.schedule_keys() == {"beta0": 0.1, "beta1": 20.0, "tau_min": 0.001, "tau_max": 1.0,
+                                             "data_scale": 2.0}  # fmt: skip
+    assert 0.2 < cfg.dff_stability() < 0.3
+
+
+def test_an_override_is_validated_again_and_leaves_the_original_alone():
+    from scoredyn.diffusion.settings import SolverConfig
+
+    cfg = load_config(base(), check_molecules=False)
+    fast = cfg.with_solver(SolverConfig("dpmpp2m", 10), time_ns=0.5)
+    assert fast.rollout.solver.label() == "dpmpp2mx10" and fast.rollout.production.time_ns == 0.5
+    assert fast.rollout.production.start_frame == cfg.rollout.production.start_frame
+    assert cfg.rollout.solver.label() == "dpm3x20" and cfg.rollout.production.time_ns == 2.0
+    with pytest.raises(ConfigError, match=r"D dt / sigma\^2"):  # the cross-key checks run again
+        cfg.override(dff={"friction_amu_per_ps": 1000.0})
+    with pytest.raises(ConfigError, match=r"rollout\.precision"):
+        cfg.override(rollout={"precision": "float16"})
+
+
+def test_solver_labels_round_trip_and_a_bad_one_says_how_to_write_it():
+    from scoredyn.diffusion.settings import SolverConfig
+
+    assert SolverConfig.parse("dpm3mx15") == SolverConfig("dpm3m", 15)
+    assert SolverConfig.parse(SolverConfig("dpmpp2m", 5).label()) == SolverConfig("dpmpp2m", 5)
+    with pytest.raises(ValueError, match=r"write it as <solver>x<steps>"):
+        SolverConfig.parse("euler10")

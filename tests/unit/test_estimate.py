@@ -43,12 +43,12 @@ def test_costs_scale_with_atoms_cutoff_cubed_and_network_size(tmp_path):
     assert same["MD production"] == pytest.approx(prod_ps / 3600.0)
     big = estimate(cfg(n_waters=2800, cutoff_nm=1.4), small, rates).set_index("what").amount
     assert big["MD production"] / same["MD production"] == pytest.approx(4 * 1.4**3)
-    t = small.raw["train"]
-    assert same["training"] == pytest.approx(t["steps"] * t["batch_size"] * 0.01 / 3600.0)
+    t = small.training
+    assert same["training"] == pytest.approx(t.steps * t.batch_size * 0.01 / 3600.0)
     assert "DFF production" not in same
-    small.raw["dff"].update(enabled=True, steps=t["steps"] // 2)
-    dff = estimate(small, small, rates).set_index("what").amount
-    production_ps = small.raw["rollout"]["production"]["time_ns"] * 1000.0
+    with_dff = small.override(dff={"enabled": True, "steps": t.steps // 2})
+    dff = estimate(with_dff, small, rates).set_index("what").amount
+    production_ps = small.rollout.production.time_ns * 1000.0
     assert dff["DFF production"] == pytest.approx(production_ps * 500 * 0.01 / 3600.0)  # 2 fs steps, 1 evaluation
     assert dff["DFF training"] == pytest.approx(same["training"] / 2)
 

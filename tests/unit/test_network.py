@@ -117,7 +117,7 @@ def test_gaussian_skip_with_a_silent_network_samples_the_data_variances():
     """With the decoder's output zeroed, the skip alone is the exact Gaussian noise prediction:
     sampled displacements have the given centroid-free and centroid variances."""
     from scoredyn.diffusion.schedule import VPSchedule
-    from scoredyn.diffusion.solver import SolverConfig
+    from scoredyn.diffusion.settings import SolverConfig
     from scoredyn.rollout.sampler import DisplacementSampler
 
     schedule = VPSchedule()

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.diffusion.solver import SolverConfig
+from scoredyn.diffusion.settings import SolverConfig
 from scoredyn.errors import CheckError, ScoredynError
 from scoredyn.geometry import adjacency, side_of_bond
 from scoredyn.model.network import NetworkConfig, ScoreNetwork

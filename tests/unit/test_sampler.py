@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.diffusion.solver import SolverConfig
+from scoredyn.diffusion.settings import SolverConfig
 from scoredyn.model.network import NetworkConfig, ScoreNetwork
 from scoredyn.rollout.sampler import CPU_CHUNK, DisplacementSampler
 

@@ -9,7 +9,8 @@ from scipy import stats
 
 from scoredyn.diffusion.kernel import SCALES_A, kernel_errors
 from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.diffusion.solver import SolverConfig, lambda_grid, solve
+from scoredyn.diffusion.settings import SolverConfig
+from scoredyn.diffusion.solver import lambda_grid, solve
 from scoredyn.diffusion.wrapper import ModelWrapper
 
 SCHEDULE = VPSchedule()
@@ -209,7 +210,7 @@ def test_the_kernel_check_sees_a_wrong_solver():
 
 def test_the_schema_offers_exactly_the_implemented_solvers():
     from scoredyn.config import config_schema, solver_names
-    from scoredyn.diffusion.solver import SOLVERS
+    from scoredyn.diffusion.settings import SOLVERS
 
     sweep = config_schema()["properties"]["evaluation"]["properties"]["sweep"]["properties"]["solvers"]
     assert solver_names() == list(SOLVERS) == sweep["items"]["properties"]["name"]["enum"]

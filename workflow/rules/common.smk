@@ -39,7 +39,7 @@ MOLECULES = {name: CFG.molecule(name) for name in CFG.molecules}
 def conditional_states(molecule):
     """The named states whose fixed starts seed conditional ensembles of ``molecule``."""
     declared = list(MOLECULES[molecule].states)
-    wanted = config["rollout"]["conditional"].get("states")
+    wanted = CFG.rollout.conditional.states
     if wanted is None:
         return declared
     unknown = [s for s in wanted if s not in declared]
@@ -59,9 +59,7 @@ wildcard_constraints:
     index=r"\d+",
     state="|".join(STATES) or "no-state",
     solver=rf"({'|'.join(solver_names())})x\d+",
-    size="|".join(
-        re.escape(f"{x:g}") for x in config["evaluation"]["training_sizes"] if x != 1
-    )
+    size="|".join(re.escape(f"{x:g}") for x in CFG.evaluation.training_sizes if x != 1)
     or "no-size",
 
 
@@ -123,13 +121,13 @@ def dataset_inputs(wildcards):
     inputs = {}
     for k, m in enumerate(CFG.train):
         files = [f"{RESULTS}/md/{m}/production.h5"]
-        if config["dataset"]["include_starts"]:
+        if CFG.dataset.include_starts:
             files += [
                 f"{RESULTS}/md/{m}/starts/start_{i:04d}.h5"
                 for i in range(start_count(m))
             ]
         inputs[f"mol{k}"] = files
-    extra = [e["path"] for e in config["dataset"]["extra"]]
+    extra = [str(e.path) for e in CFG.dataset.extra]
     if extra:
         inputs["extra"] = extra
     return inputs
@@ -137,9 +135,9 @@ def dataset_inputs(wildcards):
 
 def train_runtime_min():
     """A generous wall-time request for training (minutes), assuming a GPU on clusters."""
-    t = config["train"]
-    per_step_s = 4e-9 * t["batch_size"] * t["width"] ** 2 * t["n_blocks"] * 22
-    return int(max(30, 3 * t["steps"] * per_step_s / 60.0 + 15))
+    t = CFG.training
+    per_step_s = 4e-9 * t.batch_size * t.width**2 * t.n_blocks * 22
+    return int(max(30, 3 * t.steps * per_step_s / 60.0 + 15))
 
 
 def md_targets():
@@ -159,7 +157,7 @@ def conditional_run_files(wildcards):
     """The independent MD runs from the fixed start of one state."""
     return [
         f"{RESULTS}/md/{wildcards.molecule}/conditional_{wildcards.state}/run_{i:04d}.h5"
-        for i in range(config["md"]["conditional"]["replicas"])
+        for i in range(CFG.md.conditional_replicas)
     ]
 
 
@@ -171,20 +169,18 @@ def rollout_runtime_min(evaluations, replicas):
 
 
 def sd_runtime_min(replicas, ps):
-    """Wall-time request (minutes) for ps of SD: the default solver's evaluations per step."""
-    steps = ps / config["dataset"]["lag_ps"]
-    return rollout_runtime_min(
-        steps * config["rollout"]["solver"]["steps"] * 3, replicas
-    )
+    """Wall-time request (minutes) for ps of SD: the production solver's evaluations per step."""
+    steps = ps / CFG.dataset.lag_ps
+    return rollout_runtime_min(steps * CFG.rollout.solver.evaluations, replicas)
 
 
 def dff_runtime_min(replicas, ps):
     """Wall-time request (minutes) for ps of DFF dynamics: one evaluation per Brownian step."""
-    return rollout_runtime_min(ps * 1000.0 / config["dff"]["timestep_fs"], replicas)
+    return rollout_runtime_min(ps * 1000.0 / CFG.dff.timestep_fs, replicas)
 
 
 def dff_enabled():
-    return config["dff"]["enabled"]
+    return CFG.dff.enabled
 
 
 #: the dff keys that change the trained denoiser (the others only change its dynamics)
@@ -215,7 +211,7 @@ def sd_targets():
                 for s in conditional_states(m)
                 for ext in ("h5", "json")
             ]
-        if config["md"]["conditional"]["replicas"] > 0:
+        if md_conditional_enabled():
             targets += [
                 f"{RESULTS}/md/{m}/conditional_{s}.h5" for s in conditional_states(m)
             ]
@@ -232,7 +228,7 @@ EVAL = f"{RESULTS}/evaluation/{{molecule}}"
 
 
 def md_conditional_enabled():
-    return config["md"]["conditional"]["replicas"] > 0
+    return CFG.md.conditional_replicas > 0
 
 
 def learned_files(pattern):
@@ -272,7 +268,7 @@ def speed_inputs(wildcards):
 def speed_ensembles():
     """One entry per (molecule, state, method) ensemble: its output, runs, ps and benchmark files."""
     out = []
-    ps = config["rollout"]["conditional"]["time_ps"]
+    ps = CFG.rollout.conditional.time_ps
     for m in CFG.evaluate:
         for s in conditional_states(m):
             for method in learned_methods():
@@ -281,7 +277,7 @@ def speed_ensembles():
                         "molecule": m,
                         "state": s,
                         "method": method.upper(),
-                        "runs": config["rollout"]["conditional"]["replicas"],
+                        "runs": CFG.rollout.conditional.replicas,
                         "ps": ps,
                         "output": f"{RESULTS}/{method}/{m}/conditional_{s}.h5",
                         "json": f"{RESULTS}/{method}/{m}/conditional_{s}.json",
@@ -289,7 +285,7 @@ def speed_ensembles():
                     }
                 )
             if md_conditional_enabled():
-                runs = config["md"]["conditional"]["replicas"]
+                runs = CFG.md.conditional_replicas
                 out.append(
                     {
                         "molecule": m,
@@ -307,25 +303,22 @@ def speed_ensembles():
     return out
 
 
-def solver_label(solver):
-    return f"{solver['name']}x{solver['steps']}"
-
-
 def sweep_labels():
     """The extra solver settings of the optional sweep, as labels such as dpm3x5."""
-    main = solver_label(config["rollout"]["solver"])
-    labels = [solver_label(s) for s in config["evaluation"]["sweep"]["solvers"]]
+    main = CFG.rollout.solver.label()
+    labels = [s.label() for s in CFG.evaluation.sweep.solvers]
     return [s for s in dict.fromkeys(labels) if s != main]
 
 
 def sweep_points():
     """Every point of the sweep: the production's own solver first, then the extra ones."""
-    return [solver_label(config["rollout"]["solver"])] + sweep_labels()
+    return [CFG.rollout.solver.label()] + sweep_labels()
 
 
 def sweep_time_ns():
-    return config["evaluation"]["sweep"].get(
-        "time_ns", config["rollout"]["production"]["time_ns"]
+    sweep = CFG.evaluation.sweep
+    return (
+        sweep.time_ns if sweep.time_ns is not None else CFG.rollout.production.time_ns
     )
 
 
@@ -343,7 +336,7 @@ def sweep_files(ext):
 
 def size_labels():
     """The training sizes of evaluation.training_sizes (paper Fig. 4a) as labels such as 0.25 or 3000."""
-    return [f"{x:g}" for x in config["evaluation"]["training_sizes"]]
+    return [f"{x:g}" for x in CFG.evaluation.training_sizes]
 
 
 def size_files(ext):

@@ -200,7 +200,7 @@ rule md_conditional_run:
     threads: 1
     resources:
         mem_mb=1500,
-        runtime=md_runtime_min(config["rollout"]["conditional"]["time_ps"]),
+        runtime=md_runtime_min(CFG.rollout.conditional.time_ps),
         gpu=0,
     params:
         mdp_dir=MDP_DIR,

@@ -22,7 +22,7 @@ rule sd_production:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=sd_runtime_min(1, config["rollout"]["production"]["time_ns"] * 1000.0),
+        runtime=sd_runtime_min(1, CFG.rollout.production.time_ns * 1000.0),
         gpu=1,
     params:
         workdir=f"{SD}/production_run",
@@ -51,7 +51,7 @@ rule sd_size:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=sd_runtime_min(1, config["rollout"]["production"]["time_ns"] * 1000.0),
+        runtime=sd_runtime_min(1, CFG.rollout.production.time_ns * 1000.0),
         gpu=1,
     params:
         workdir=f"{RESULTS}/sizes/{{size}}/sd/{{molecule}}/run",
@@ -79,8 +79,8 @@ rule sd_conditional:
     resources:
         mem_mb=8000,
         runtime=sd_runtime_min(
-            config["rollout"]["conditional"]["replicas"],
-            config["rollout"]["conditional"]["time_ps"],
+            CFG.rollout.conditional.replicas,
+            CFG.rollout.conditional.time_ps,
         ),
         gpu=1,
     params:
@@ -139,7 +139,7 @@ rule dff_production:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=dff_runtime_min(1, config["rollout"]["production"]["time_ns"] * 1000.0),
+        runtime=dff_runtime_min(1, CFG.rollout.production.time_ns * 1000.0),
         gpu=1,
     params:
         workdir=f"{DFF}/production_run",
@@ -167,8 +167,8 @@ rule dff_conditional:
     resources:
         mem_mb=8000,
         runtime=dff_runtime_min(
-            config["rollout"]["conditional"]["replicas"],
-            config["rollout"]["conditional"]["time_ps"],
+            CFG.rollout.conditional.replicas,
+            CFG.rollout.conditional.time_ps,
         ),
         gpu=1,
     params:

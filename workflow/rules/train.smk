@@ -47,7 +47,7 @@ rule train:
     priority: 10
     conda:
         "../../envs/torch.yaml"
-    threads: min(config["train"]["threads"], workflow.cores)
+    threads: min(CFG.training.threads, workflow.cores)
     resources:
         mem_mb=16000,
         runtime=train_runtime_min(),
@@ -73,7 +73,7 @@ rule train_size:
         f"{BENCH}/sizes/{{size}}/train.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: min(config["train"]["threads"], workflow.cores)
+    threads: min(CFG.training.threads, workflow.cores)
     resources:
         mem_mb=16000,
         runtime=train_runtime_min(),
@@ -104,7 +104,7 @@ rule train_dff:
         f"{BENCH}/train_dff.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: min(config["train"]["threads"], workflow.cores)
+    threads: min(CFG.training.threads, workflow.cores)
     resources:
         mem_mb=16000,
         runtime=train_runtime_min(),

@@ -15,9 +15,9 @@ def dataset_stage(cfg: Config, sources: dict[str, list[Path]], out_h5: Path, out
 
     Writes a JSON summary: pairs per split, the vocabulary and one entry per source.
     """
-    ds = cfg.raw["dataset"]
+    ds = cfg.dataset
     srcs = [Source(Path(p), m) for m, files in sources.items() for p in files]
-    srcs += [Source(Path(e["path"]), e.get("molecule", Path(e["path"]).stem)) for e in ds["extra"]]
-    summary = pack_dataset(srcs, out_h5, ds["lag_ps"], ds["val_fraction"], ds["block_ps"], ds["atom_types"], cfg.seed)
+    srcs += [Source(e.path, e.molecule) for e in ds.extra]
+    summary = pack_dataset(srcs, out_h5, ds.lag_ps, ds.val_fraction, ds.block_ps, ds.atom_types, cfg.seed)
     atomic_write_text(out_json, json.dumps(summary, indent=2) + "\n")
     return summary

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import torch
 
 from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.diffusion.solver import SolverConfig, solve
+from scoredyn.diffusion.settings import SolverConfig
+from scoredyn.diffusion.solver import solve
 from scoredyn.diffusion.wrapper import ModelWrapper
 
 #: the displacement scales s (Angstrom) a check covers: a bond's to a free torsion's 1 ps move

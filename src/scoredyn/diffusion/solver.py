@@ -44,38 +44,13 @@ The schedule (:mod:`~scoredyn.diffusion.schedule`), the model wrapper
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 import torch
 
 from scoredyn.diffusion.schedule import VPSchedule
+from scoredyn.diffusion.settings import SOLVERS, SolverConfig
 from scoredyn.diffusion.wrapper import ModelWrapper
-
-#: solver name -> network evaluations per solver step
-SOLVERS = {"dpm1": 1, "dpm2": 2, "dpm3": 3, "dpm3m": 1, "dpmpp2m": 1}
-
-
-@dataclass(frozen=True)
-class SolverConfig:
-    """A solver and its number of steps (``dpm3`` with 20 steps is the paper's setting)."""
-
-    name: str = "dpm3"
-    steps: int = 20
-
-    def __post_init__(self) -> None:
-        if self.name not in SOLVERS:
-            raise ValueError(f"unknown solver {self.name!r}; choose one of {', '.join(SOLVERS)}")
-        if self.steps < 1:
-            raise ValueError("a solver needs at least one step")
-
-    @property
-    def evaluations(self) -> int:
-        """Network evaluations per sample."""
-        return SOLVERS[self.name] * self.steps
-
-    def label(self) -> str:
-        return f"{self.name}x{self.steps}"
 
 
 def lambda_grid(schedule: VPSchedule, steps: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -74,13 +74,13 @@ def evaluate_equilibrium_stage(
     ``dihedrals``, ``dihedral_profiles``, ``bonds``, ``angles``, ``fpt`` and the rows ``csv``.
     Bond classes that ``md.constraints`` fixes in MD are flagged instead of compared by JSD.
     """
-    ev = cfg.raw["evaluation"]
+    ev = cfg.evaluation
     temperature = cfg.md.temperature_K
     mol = resolve_molecule(cfg.molecule(name), topdir)
     observed = read_observed(mol, trajectories)
     seed = derive_seed(cfg.seed, name, "evaluate")
     eq = equilibrium_rows(name, observed, cfg.md.constraints)
-    kin, passages, means = kinetics_rows(name, observed, n_boot=ev["bootstrap_samples"], seed=seed)
+    kin, passages, means = kinetics_rows(name, observed, n_boot=ev.bootstrap_samples, seed=seed)
     learned = [m for m in observed if m != REFERENCE]
     seen = Rows(name)
     for method in learned:
@@ -90,7 +90,7 @@ def evaluate_equilibrium_stage(
     spans = {m: obs.n_frames * obs.dt_ps for m, obs in observed.items()}
     lengths = ", ".join(f"{m} {figures.duration(ps)}" for m, ps in spans.items())
     title = f"{name}: {' and '.join(learned)} against {REFERENCE}{held_out}; {lengths}"
-    f_max, bw = ev["free_energy_max_kJ_mol"], ev["kde_bandwidth_deg"]
+    f_max, bw = ev.free_energy_max_kJ_mol, ev.kde_bandwidth_deg
     cores = {s: st.ranges for s, st in mol.molecule.states.items()}
     with plt.rc_context(figures.STYLE):
         if len(mol.dihedral_atoms) >= 2:
@@ -129,7 +129,7 @@ def _log_headline(df: pd.DataFrame, name: str) -> None:
 
 def conditional_times(cfg: Config, lag_ps: float, time_ps: float) -> list[float]:
     """The configured times at which P(X_t | X_0) is compared that the ensembles reach."""
-    times = [t for t in cfg.raw["evaluation"]["conditional_times_ps"] if t <= time_ps + 1e-9]
+    times = [t for t in cfg.evaluation.conditional_times_ps if t <= time_ps + 1e-9]
     off = [t for t in times if not is_multiple(t, lag_ps)]
     if off:
         raise ScoredynError(
@@ -146,7 +146,7 @@ def evaluate_conditional_stage(
 
     ``ensembles`` maps method -> ensemble ``.h5`` [R, T, N, 3]. Writes ``figure`` and ``csv``.
     """
-    ev = cfg.raw["evaluation"]
+    ev = cfg.evaluation
     mol = resolve_molecule(cfg.molecule(name), topdir)
     dihedrals: dict[str, dict[str, np.ndarray]] = {}
     times: list[float] | None = None
@@ -166,10 +166,10 @@ def evaluate_conditional_stage(
             "lengthen rollout.conditional.time_ps or add a shorter time"
         )
     dihedrals = {m: {k: v[:, : len(times)] for k, v in d.items()} for m, d in dihedrals.items()}
-    df = conditional_rows(name, state, dihedrals, times, ev["conditional_bins"])
+    df = conditional_rows(name, state, dihedrals, times, ev.conditional_bins)
     with plt.rc_context(figures.STYLE):
-        fig = figures.conditional_figure(dihedrals, times, state, ev["conditional_kde_bandwidth_deg"],
-                                         cfg.md.temperature_K, ev["free_energy_max_kJ_mol"])  # fmt: skip
+        fig = figures.conditional_figure(dihedrals, times, state, ev.conditional_kde_bandwidth_deg,
+                                         cfg.md.temperature_K, ev.free_energy_max_kJ_mol)  # fmt: skip
         _save(fig, outputs["figure"])
     write_csv(df, outputs["csv"])
     return df

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def conditional_time_ps(cfg: Config) -> float:
     """How long each conditional run lasts: the same time as the SD ensembles."""
-    return float(cfg.raw["rollout"]["conditional"]["time_ps"])
+    return float(cfg.rollout.conditional.time_ps)
 
 
 def conditional_prepare_stage(
@@ -84,7 +84,7 @@ def conditional_run_stage(
     mol = _resolved(cfg, name, topdir)
     seed = derive_seed(cfg.seed, name, "conditional", state, index)
     ps = conditional_time_ps(cfg)
-    lag_ps = float(cfg.raw["dataset"]["lag_ps"])
+    lag_ps = float(cfg.dataset.lag_ps)
     every = round(lag_ps / cfg.md.frame_interval_ps)
     claim_workdir(workdir, _inputs(cfg, topdir, seed, state=state, index=index, run_ps=ps,
                                    prepared=prepared_gro.read_text()))  # fmt: skip

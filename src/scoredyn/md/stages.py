@@ -8,6 +8,7 @@ declared outputs are final, and they are written atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -54,9 +55,8 @@ def _inputs(cfg: Config, topdir: Path, seed: int, **extra: object) -> dict[str, 
 
     The settings of the diverse starts are left out; callers that depend on them add them.
     """
-    md = {k: v for k, v in cfg.raw["md"].items() if k not in ("starts", "conditional")}
     driver = cfg.gromacs.command.split()[-1]  # the launcher (mpirun -np N) does not change results
-    return {"md": md, "gmx": driver, "seed": seed, "topology": topology_digest(topdir), **extra}
+    return {"md": cfg.md.run_settings(), "gmx": driver, "seed": seed, "topology": topology_digest(topdir), **extra}
 
 
 def topology_stage(cfg: Config, name: str, outdir: Path, log_file: Path | None = None) -> None:
@@ -143,7 +143,7 @@ def vacuum_hot_stage(
     proto = _protocol(cfg, log_file, mdp_dir)
     hot = cfg.md.vacuum_hot
     seed = derive_seed(cfg.seed, name, "vacuum_hot")
-    claim_workdir(workdir, _inputs(cfg, topdir, seed, vacuum_hot=cfg.raw["md"]["starts"]["vacuum_hot"]))
+    claim_workdir(workdir, _inputs(cfg, topdir, seed, vacuum_hot=dataclasses.asdict(hot)))
     phase = proto.run_vacuum_hot(topdir, hot, workdir, seed)
     traj = load_solute_xtc(
         topdir / "solute.gro",

@@ -28,7 +28,8 @@ from __future__ import annotations
 import torch
 
 from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.diffusion.solver import SolverConfig, solve
+from scoredyn.diffusion.settings import SolverConfig
+from scoredyn.diffusion.solver import solve
 from scoredyn.diffusion.wrapper import ModelWrapper
 from scoredyn.model.anchor import IdealGeometry
 from scoredyn.model.compiled import Compiled

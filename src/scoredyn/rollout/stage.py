@@ -11,7 +11,6 @@ continues an existing rollout instead of starting it again.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
@@ -21,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scoredyn.config import METHOD_NAMES, Config, dff_temperature_K
+from scoredyn.config import METHOD_NAMES, Config
 from scoredyn.data.dataset import atom_labels
 from scoredyn.devices import pick_device
 from scoredyn.diffusion.objective import DenoiserObjective
-from scoredyn.diffusion.solver import SolverConfig
+from scoredyn.diffusion.settings import SolverConfig
 from scoredyn.errors import ConfigError, ScoredynError
 from scoredyn.io import atomic_write_text, claim_workdir
 from scoredyn.md.extract import solute_trajectory, write_for_people
@@ -55,11 +54,6 @@ def file_digest(path: Path | str) -> str:
     return h.hexdigest()[:16]
 
 
-def solver_config(cfg: Config) -> SolverConfig:
-    s = cfg.raw["rollout"]["solver"]
-    return SolverConfig(s["name"], s["steps"])
-
-
 @dataclasses.dataclass(frozen=True)
 class DffDynamics:
     """The DFF's Brownian dynamics from the ``dff`` config section."""
@@ -70,8 +64,7 @@ class DffDynamics:
 
     @classmethod
     def from_config(cls, cfg: Config) -> DffDynamics:
-        dff = cfg.raw["dff"]
-        return cls(dff_temperature_K(dff, cfg.md.temperature_K), dff["friction_amu_per_ps"], dff["timestep_fs"])
+        return cls(cfg.dff_temperature_K(), cfg.dff.friction_amu_per_ps, cfg.dff.timestep_fs)
 
     def label(self) -> str:
         return f"bd{self.timestep_fs:g}fs-zeta{self.friction_amu_per_ps:g}-{self.temperature_K:g}K"
@@ -109,9 +102,9 @@ class RolloutSystem:
 
     def __init__(self, cfg: Config, name: str, model: Path, reference: Trajectory, ref_path: Path, topdir: Path,
                  method: str = "sd"):  # fmt: skip
-        roll = cfg.raw["rollout"]
+        roll = cfg.rollout
         self.method = method
-        self.device = pick_device(roll["device"])
+        self.device = pick_device(roll.device)
         net, meta = load_model(model, self.device, kind=method)
         self.lag_ps = float(meta["lag_ps"])
         self.molecule: ResolvedMolecule = resolve_molecule(cfg.molecule(name), topdir)
@@ -130,11 +123,11 @@ class RolloutSystem:
                 "dataset.atom_types to elements"
             )
         types = torch.tensor([vocabulary.index(x) for x in labels], dtype=torch.long)
-        dtype = DTYPES[roll["precision"]]
+        dtype = DTYPES[roll.precision]
         if method == "sd":
-            self.solver = solver_config(cfg)
+            self.solver: SolverConfig = roll.solver
             self.label = self.solver.label()
-            redraw = meta["anchor"] is not None and roll["fast_coordinates"] == "redraw"
+            redraw = meta["anchor"] is not None and roll.fast_coordinates == "redraw"
             if meta["anchor"] is not None and meta["anchor"].get("slow_targets") and not redraw:
                 raise ConfigError(
                     f"{model}: trained on the slow parts of the MD frames (train.slow_targets), its moves carry "
@@ -142,7 +135,7 @@ class RolloutSystem:
                 )
             self.sampler: DisplacementSampler | LangevinSampler = DisplacementSampler(
                 net, meta["schedule"], self.solver, types, self.device, dtype,
-                chunk=roll.get("chunk"), compile=roll["compile"],
+                chunk=roll.chunk, compile=roll.compile,
                 anchor=self.anchor_geometry(meta["anchor"], name, reference, model, redraw, labels), redraw=redraw,
             )  # fmt: skip
         else:
@@ -152,7 +145,7 @@ class RolloutSystem:
             self.sampler = LangevinSampler(
                 net, DenoiserObjective(tuple(obj["sigma_A"]), obj["duplicates"]), types,
                 self.dynamics.temperature_K, self.dynamics.friction_amu_per_ps, self.dynamics.timestep_fs / 1000.0,
-                self.lag_ps, self.device, dtype, compile=roll["compile"],
+                self.lag_ps, self.device, dtype, compile=roll.compile,
             )  # fmt: skip
         self.model_digest = file_digest(model)
 
@@ -192,24 +185,24 @@ class RolloutSystem:
 
     def stamp(self, cfg: Config, seed: int, start: np.ndarray) -> dict[str, object]:
         """What determines the trajectory (not its length, so a longer run continues a shorter one)."""
-        roll = cfg.raw["rollout"]
+        roll = cfg.rollout
         return {
             "model": self.model_digest,
             "solver": self.label,
-            "precision": roll["precision"],
-            "peptide_bonds": roll["peptide_bonds"],
-            "resample": roll["resample"],
-            "rollback": roll["rollback_frames"],
-            "constraints": roll["constraints"],
-            "fast_coordinates": roll["fast_coordinates"],
+            "precision": roll.precision,
+            "peptide_bonds": roll.peptide_bonds,
+            "resample": roll.resample,
+            "rollback": roll.rollback_frames,
+            "constraints": roll.constraints,
+            "fast_coordinates": roll.fast_coordinates,
             "seed": seed,
             "start": hashlib.sha256(np.ascontiguousarray(start, dtype=np.float32).tobytes()).hexdigest()[:16],
         }
 
     def settings(self, cfg: Config, steps: int, seed: int) -> RolloutSettings:
-        roll = cfg.raw["rollout"]
-        return RolloutSettings(steps, seed, roll["max_rejections"], roll["checkpoint_every"], roll["peptide_bonds"],
-                               resample=roll["resample"], rollback=roll["rollback_frames"])  # fmt: skip
+        roll = cfg.rollout
+        return RolloutSettings(steps, seed, roll.max_rejections, roll.checkpoint_every, roll.peptide_bonds,
+                               resample=roll.resample, rollback=roll.rollback_frames)  # fmt: skip
 
     def summary(self, name: str, result: RolloutResult, seed: int, threads: int) -> dict[str, object]:
         if self.method == "sd":
@@ -238,7 +231,7 @@ def run_rollout(
     claim_workdir(workdir, system.stamp(cfg, seed, start))
     settings = system.settings(cfg, system.steps(ps), seed)
     constraints = None
-    if cfg.raw["rollout"]["constraints"] == "h-bonds":
+    if cfg.rollout.constraints == "h-bonds":
         constraints = HBondConstraints(system.molecule.top, start[0])
     log.info(
         "%d replica(s), %d %s steps of %g ps with %s on %s",
@@ -281,18 +274,18 @@ def production_stage(
     """
     torch.set_num_threads(max(1, threads))
     if solver is not None:
-        cfg = with_solver(cfg, parse_solver(solver), cfg.raw["evaluation"]["sweep"].get("time_ns"))
-    roll = cfg.raw["rollout"]
+        cfg = cfg.with_solver(parse_solver(solver), cfg.evaluation.sweep.time_ns)
+    roll = cfg.rollout
     reference = read_trajectory(production_h5)
-    frame = roll["production"]["start_frame"]
+    frame = roll.production.start_frame
     if frame >= reference.n_frames:
         raise ScoredynError(
             f"config: rollout.production.start_frame = {frame} but {production_h5} has {reference.n_frames} frames; "
             "choose an earlier frame"
         )
     system = RolloutSystem(cfg, name, model, reference, production_h5, topdir, method)
-    seed = derive_seed(roll["seed"], name, f"{method}_production")
-    result = run_rollout(system, cfg, reference.pos[frame][None], 1000.0 * roll["production"]["time_ns"], seed, workdir)
+    seed = derive_seed(roll.seed, name, f"{method}_production")
+    result = run_rollout(system, cfg, reference.pos[frame][None], 1000.0 * roll.production.time_ns, seed, workdir)
     traj = solute_trajectory(
         result.pos[0], system.molecule.top, system.lag_ps, seed=seed, start_frame=frame,
         solver=system.label, source=f"scoredyn {system.name} production of {name}",
@@ -319,48 +312,27 @@ def conditional_stage(
 ) -> dict[str, object]:
     """M SD or DFF replicas from the fixed start of ``state`` -> an ensemble ``h5`` [M, T, N, 3] and ``json``."""
     torch.set_num_threads(max(1, threads))
-    roll = cfg.raw["rollout"]
+    roll = cfg.rollout
     reference = read_trajectory(start_h5)
     system = RolloutSystem(cfg, name, model, reference, start_h5, topdir, method)
-    seed = derive_seed(roll["seed"], name, f"{method}_conditional", state)
-    start = np.repeat(reference.pos[:1], roll["conditional"]["replicas"], axis=0)
-    result = run_rollout(system, cfg, start, roll["conditional"]["time_ps"], seed, workdir)
+    seed = derive_seed(roll.seed, name, f"{method}_conditional", state)
+    start = np.repeat(reference.pos[:1], roll.conditional.replicas, axis=0)
+    result = run_rollout(system, cfg, start, roll.conditional.time_ps, seed, workdir)
     traj = solute_trajectory(
         result.pos, system.molecule.top, system.lag_ps, seed=seed, state=state,
         solver=system.label, source=f"scoredyn {system.name} from the {state} start of {name}",
     )  # fmt: skip
     write_trajectory(outputs["h5"], traj)
     summary = system.summary(name, result, seed, threads) | {"state": state}
-    rep = system.molecule.check(result.pos.reshape(-1, *result.pos.shape[2:]), roll["peptide_bonds"])
+    rep = system.molecule.check(result.pos.reshape(-1, *result.pos.shape[2:]), roll.peptide_bonds)
     summary["checks"] = {k: float(getattr(rep, k).mean()) for k in ("bonds_ok", "chirality_ok", "trans_ok")}
     atomic_write_text(outputs["json"], json.dumps(summary, indent=1))
     return summary
 
 
-def with_settings(cfg: Config, section: str, **keys: object) -> Config:
-    """A copy of ``cfg`` with these keys of ``section`` replaced."""
-    raw = copy.deepcopy(cfg.raw)
-    raw[section].update(copy.deepcopy(keys))
-    return dataclasses.replace(cfg, raw=raw)
-
-
-def with_rollout(cfg: Config, **keys: object) -> Config:
-    """A copy of ``cfg`` with these ``rollout`` keys replaced."""
-    return with_settings(cfg, "rollout", **keys)
-
-
-def with_solver(cfg: Config, solver: SolverConfig, time_ns: float | None = None) -> Config:
-    """A copy of ``cfg`` whose rollouts use ``solver`` (and run ``time_ns`` when given)."""
-    cfg = with_rollout(cfg, solver={"name": solver.name, "steps": solver.steps})
-    if time_ns is not None:
-        cfg.raw["rollout"]["production"]["time_ns"] = time_ns
-    return cfg
-
-
 def parse_solver(label: str) -> SolverConfig:
-    """``"dpm3x20"`` -> SolverConfig("dpm3", 20)."""
-    name, _, steps = label.rpartition("x")
+    """``"dpm3x20"`` -> SolverConfig("dpm3", 20), with one clear error for a bad label."""
     try:
-        return SolverConfig(name, int(steps))
+        return SolverConfig.parse(label)
     except ValueError as exc:
-        raise ScoredynError(f"solver label {label!r}: {exc}; write it as <solver>x<steps>, e.g. dpm3x20") from None
+        raise ScoredynError(str(exc)) from None
