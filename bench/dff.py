@@ -30,7 +30,7 @@ import torch
 from scoredyn.config import load_config
 from scoredyn.evaluation.metrics import REFERENCE, equilibrium_rows, kinetics_rows
 from scoredyn.evaluation.observe import observe
-from scoredyn.rollout.stage import RolloutSystem, run_rollout
+from scoredyn.rollout.system import RolloutSystem, run_rollout
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import read_trajectory
 

@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from scoredyn.config import load_config
-from scoredyn.rollout.stage import RolloutSystem
+from scoredyn.rollout.system import RolloutSystem
 from scoredyn.trajectory import read_trajectory
 
 

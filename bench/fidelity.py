@@ -66,7 +66,7 @@ from scoredyn.molecules import ResolvedMolecule
 from scoredyn.rollout.constraints import HBondConstraints
 from scoredyn.rollout.engine import Rollout, RolloutState
 from scoredyn.rollout.noise import counter_normal, replica_keys
-from scoredyn.rollout.stage import RolloutSystem
+from scoredyn.rollout.system import RolloutSystem
 from scoredyn.seeding import derive_seed
 from scoredyn.training import TrainConfig, train, train_config
 from scoredyn.trajectory import read_trajectory

@@ -48,10 +48,10 @@ from scoredyn.diffusion.settings import SolverConfig
 from scoredyn.evaluation.metrics import equilibrium_rows
 from scoredyn.evaluation.observe import observe
 from scoredyn.md.gmx import Gromacs
-from scoredyn.model.network import NetworkConfig, ScoreNetwork
+from scoredyn.model.network import NetworkConfig, create_model
 from scoredyn.rollout.engine import Rollout, RolloutSettings
 from scoredyn.rollout.sampler import DisplacementSampler
-from scoredyn.rollout.stage import RolloutSystem, run_rollout
+from scoredyn.rollout.system import RolloutSystem, run_rollout
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import read_trajectory
 
@@ -171,9 +171,9 @@ def main() -> None:
     # 3. ensembles
     device = pick_device(args.device)
     system = RolloutSystem(cfg, args.molecule, model, reference, production, topdir)
-    solver = system.solver
+    solver = cfg.rollout.solver
     vocab_size = system.sampler.net.cfg.n_types
-    paper_net = ScoreNetwork(NetworkConfig(vocab_size, 200, 5, system.sampler.net.cfg.cutoff)).eval()
+    paper_net = create_model(NetworkConfig(vocab_size, 200, 5, system.sampler.net.cfg.cutoff)).eval()
     compiled = cfg.rollout.compile
     print(f"\nSD  ensembles on {device}, {solver.label()}"
           f"{' compiled' if compiled else ''}")  # fmt: skip

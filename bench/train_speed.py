@@ -21,7 +21,7 @@ from scoredyn.data.loader import PairData
 from scoredyn.devices import pick_device
 from scoredyn.diffusion.loss import dsm_loss
 from scoredyn.diffusion.schedule import VPSchedule
-from scoredyn.model.network import NetworkConfig, ScoreNetwork
+from scoredyn.model.network import NetworkConfig, create_model
 from scoredyn.training import EMA
 
 MODELS = {"paper (width 200, 5 blocks)": (200, 5), "demo (width 64, 3 blocks)": (64, 3)}
@@ -37,7 +37,7 @@ def train_throughput(
 ) -> tuple[float, float, int]:
     """Seconds per training step, the share of it spent drawing the minibatch, and the parameters."""
     torch.manual_seed(0)
-    net = ScoreNetwork(NetworkConfig(data.n_types, width, blocks)).to(device)
+    net = create_model(NetworkConfig(data.n_types, width, blocks), device=device)
     opt = torch.optim.RAdam(net.parameters(), lr=1e-3)
     ema = EMA(net, 0.999)
     gen = torch.Generator().manual_seed(0)

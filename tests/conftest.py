@@ -63,3 +63,23 @@ def ala2_resolved():
     top = read_solute_topology(DATA / "alanine-dipeptide" / "topol.top")
     pos_nm, _ = read_gro_positions(DATA / "alanine-dipeptide" / "solute.gro")
     return load_molecule("alanine-dipeptide", MOLECULES).resolve(top), 10.0 * pos_nm
+
+
+@pytest.fixture
+def rollout_summary():
+    """A factory of rollout summaries: one replica of 1000 SD steps of 1 ps in ``wall_s`` seconds,
+    ``**fields`` replacing any field."""
+    from scoredyn.rollout.summary import RolloutSummary
+
+    def make(wall_s: float = 86.4, replicas: int = 1, steps: int = 1000, **fields) -> RolloutSummary:
+        ps = steps * 1.0
+        per_replica = ps / wall_s
+        base = dict(molecule="m", method="SD", lag_ps=1.0, device="cpu", threads=1, seed=1, model="abc",
+                    replicas=replicas, steps=steps, simulated_ps_per_replica=ps, wall_s=wall_s,
+                    ps_per_s=per_replica, ns_per_day=per_replica * 86.4, aggregate_ps_per_s=per_replica * replicas,
+                    aggregate_ns_per_day=per_replica * replicas * 86.4, evaluations_per_step=60.0, rejections=0,
+                    rejections_per_100k_steps=0.0, rejected_fraction=0.0, rollbacks=0, violations=0,
+                    rejections_per_replica_max=0, checks={})  # fmt: skip
+        return RolloutSummary(**(base | fields))
+
+    return make

@@ -24,6 +24,7 @@ import pandas as pd
 
 from scoredyn.config import Config
 from scoredyn.errors import ScoredynError
+from scoredyn.rollout.summary import RolloutSummary
 
 #: atoms per water molecule of each water model
 WATER_SITES = {"tip3p": 3, "spc": 3, "spce": 3, "tip4p": 4, "tip4pew": 4, "tip5p": 5}
@@ -70,7 +71,10 @@ def measure(small: Config, results: Path) -> Rates:
     samples_per_s = float(pd.read_csv(metrics)["samples_per_s"].dropna().iloc[-1])
     log = results / "logs" / "train.log"
     found = re.findall(r"training took [\d.]+ s on (\w+)", log.read_text()) if log.is_file() else []
-    sd = _json(sd_dir / "production.json")
+    sd_json = sd_dir / "production.json"
+    if not sd_json.is_file():
+        raise ScoredynError(f"{sd_json}: missing; finish the small run first (snakemake --cores N) and estimate again")
+    sd = RolloutSummary.from_json(sd_json, "sd_production")
     summary = _json(results / "dataset" / "summary.json")
     pairs = sum(s.get("train", 0) + s.get("val", 0) for s in summary.get("sources", [])) or 1
     run_dir = md_dir / "production_run"
@@ -80,8 +84,8 @@ def measure(small: Config, results: Path) -> Rates:
         md_cpu_s_per_ps=md_cpu,
         train_s_per_sample=1.0 / samples_per_s,
         train_device=found[-1] if found else "the small run's device",
-        sd_s_per_evaluation_step=1.0 / (sd["ps_per_s"] / sd["lag_ps"]) / sd["evaluations_per_step"],
-        sd_device=sd["device"],
+        sd_s_per_evaluation_step=1.0 / (sd.ps_per_s / sd.lag_ps) / sd.evaluations_per_step,
+        sd_device=sd.device,
         md_bytes_per_ps=solute / md_ps,
         run_bytes_per_ps=run_bytes / md_ps,
         dataset_bytes_per_pair=(results / "dataset" / "dataset.h5").stat().st_size / pairs,

@@ -34,7 +34,7 @@ from scoredyn.graph import structure_mean
 from scoredyn.io import save_figure, write_csv
 from scoredyn.model.checkpoint import load_torch, model_record, save_torch
 from scoredyn.model.compiled import Compiled
-from scoredyn.model.network import NetworkConfig, ScoreNetwork
+from scoredyn.model.network import NetworkConfig, ScoreNetwork, create_model
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ def train(
                             torsion_features=cfg.torsion_features, torsion_head=cfg.torsion_head,
                             input_scaling=cfg.input_scaling and use_skip,
                             mean_head=cfg.mean_head and use_skip, whole_turn=cfg.whole_turn)  # fmt: skip
-    net = ScoreNetwork(net_cfg, schedule).to(device)
+    net = create_model(net_cfg, schedule, device=device)
     opt = torch.optim.RAdam(net.parameters(), lr=cfg.lr)
     ema = EMA(net, cfg.ema_decay)
     data_gen = torch.Generator().manual_seed(cfg.seed)
@@ -275,8 +275,7 @@ def train(
             row: dict[str, float] = {"step": step, "train_loss": float(np.mean(running)),
                                      "samples_per_s": samples / elapsed if elapsed > 0 else float("nan")}  # fmt: skip
             if val_data is not None and len(val_data):
-                ema_net = ScoreNetwork(net.cfg, schedule).to(device)
-                ema_net.load_state_dict(ema.shadow)
+                ema_net = create_model(net.cfg, schedule, ema.shadow, device)
                 row.update(validate(ema_net, val_data, objective, cfg.val_pairs, device, cfg.batch_size))
             rows.append(row)
             bar.set_postfix(loss=f"{row['train_loss']:.3f}", val=f"{row.get('val_loss', float('nan')):.3f}")
@@ -291,9 +290,8 @@ def train(
                 ckpt_path,
             )  # fmt: skip
     bar.close()
-    ema_net = ScoreNetwork(net.cfg, schedule)
     save_torch(
-        model_record(ema_net, ema.shadow, train_data.vocabulary, atom_types, train_data.lag_ps, schedule,
+        model_record(net, ema.shadow, train_data.vocabulary, atom_types, train_data.lag_ps, schedule,
                      objective.record(), train_data.anchor_record()),
         model_out,
     )  # fmt: skip

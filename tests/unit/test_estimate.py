@@ -10,7 +10,7 @@ from scoredyn.errors import ScoredynError
 from scoredyn.estimate import estimate, measure
 
 
-def small_run(tmp_path):
+def small_run(tmp_path, rollout_summary):
     """Outputs of a finished small run with round numbers."""
     md, sd = tmp_path / "md" / "alanine-dipeptide", tmp_path / "sd" / "alanine-dipeptide"
     for d in (md, sd, tmp_path / "model", tmp_path / "dataset", tmp_path / "logs"):
@@ -20,8 +20,7 @@ def small_run(tmp_path):
     (md / "production.h5").write_bytes(b"x" * 1000)
     pd.DataFrame({"step": [1, 2], "samples_per_s": [50.0, 100.0]}).to_csv(tmp_path / "model" / "metrics.csv")
     (tmp_path / "logs" / "train.log").write_text("training took 10.0 s on cpu\n")
-    (sd / "production.json").write_text(json.dumps({"ps_per_s": 10.0, "lag_ps": 1.0, "evaluations_per_step": 10,
-                                                    "device": "cpu"}))  # fmt: skip
+    rollout_summary(100.0, evaluations_per_step=10).write(sd / "production.json")  # 10 ps/s
     (tmp_path / "dataset" / "summary.json").write_text(json.dumps({"sources": [{"train": 90, "val": 10}]}))
     (tmp_path / "dataset" / "dataset.h5").write_bytes(b"x" * 100)
     return tmp_path
@@ -33,9 +32,9 @@ def cfg(**md):
     return load_config(base)
 
 
-def test_costs_scale_with_atoms_cutoff_cubed_and_network_size(tmp_path):
+def test_costs_scale_with_atoms_cutoff_cubed_and_network_size(tmp_path, rollout_summary):
     small = cfg()
-    rates = measure(small, small_run(tmp_path))
+    rates = measure(small, small_run(tmp_path, rollout_summary))
     assert rates.md_cpu_s_per_ps == pytest.approx(1.0) and rates.train_s_per_sample == pytest.approx(0.01)
     assert rates.sd_s_per_evaluation_step == pytest.approx(0.01) and rates.train_device == "cpu"
     same = estimate(small, small, rates).set_index("what").amount

@@ -162,7 +162,7 @@ def test_metrics_stage_nests_rows_and_writes_nan_as_null(tmp_path):
         metrics_stage([tmp_path / "bad.csv"], out)
 
 
-def test_speed_stage_uses_each_runs_own_speed_and_keeps_the_job_as_secondary(tmp_path):
+def test_speed_stage_uses_each_runs_own_speed_and_keeps_the_job_as_secondary(tmp_path, rollout_summary):
     def bench(name, seconds):
         path = tmp_path / f"{name}.tsv"
         path.write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:00\t10\n")
@@ -170,9 +170,7 @@ def test_speed_stage_uses_each_runs_own_speed_and_keeps_the_job_as_secondary(tmp
 
     def rollout(name, wall_s, **extra):
         path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps({"simulated_ps_per_replica": 1000.0, "replicas": 1, "steps": 1000, "threads": 1,
-                                    "device": "cpu", "wall_s": wall_s,
-                                    "aggregate_ns_per_day": 86.4 / wall_s * 1000.0, **extra}))  # fmt: skip
+        rollout_summary(wall_s, **extra).write(path)
         return path
 
     md_json = tmp_path / "md.json"
@@ -182,7 +180,7 @@ def test_speed_stage_uses_each_runs_own_speed_and_keeps_the_job_as_secondary(tmp
     dff_json = rollout("dff", 432.0, rejections=0, violations=50, evaluations_per_step=500.0,
                        checks={"bonds_ok": 0.9})  # fmt: skip
     sd_ens = tmp_path / "sd_ens.json"
-    sd_ens.write_text(json.dumps({"wall_s": 4.32, "aggregate_ns_per_day": 8000.0}))
+    rollout_summary(4.32, replicas=10, steps=40).write(sd_ens)  # 400 ps in 4.32 s: 8000 ns/day
     md_ens = tmp_path / "md_ens.h5"
     write_trajectory(md_ens, Trajectory(np.zeros((2, 3, 1, 3)), ["C"], np.array([6]), 1.0,
                                         attrs={"ns_per_day_mean": 30.0}))  # fmt: skip

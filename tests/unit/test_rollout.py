@@ -215,3 +215,22 @@ def test_a_stuck_replica_goes_back_and_redraws_its_last_frames(ala2_resolved, tm
     np.testing.assert_allclose(resumed.pos, straight.run(start, progress=False).pos, atol=1e-5)
     alone, _ = trap_rollout(ala2_resolved, tmp_path, "alone", replicas=1, checkpoint_every=100, rollback=3)
     np.testing.assert_allclose(alone.run(start[:1], progress=False).pos[0], res.pos[0], atol=1e-5)
+
+
+def test_a_rollout_summary_round_trips_flat_and_a_short_one_names_the_rule(tmp_path, rollout_summary):
+    import json
+
+    from scoredyn.errors import ScoredynError
+    from scoredyn.rollout.summary import RolloutSummary
+
+    summary = rollout_summary(how={"solver": "dpm3", "solver_steps": 20}, start_frame=0, rejections=3, violations=1)
+    path = tmp_path / "production.json"
+    summary.write(path)
+    flat = json.loads(path.read_text())
+    assert flat["solver"] == "dpm3" and "how" not in flat and "state" not in flat and flat["start_frame"] == 0
+    back = RolloutSummary.from_json(path)
+    assert back == summary and back.per_100k_steps == (300.0, 100.0)
+    del flat["wall_s"]
+    path.write_text(json.dumps(flat))
+    with pytest.raises(ScoredynError, match=r"production\.json: a rollout summary without wall_s; rerun sd_production"):
+        RolloutSummary.from_json(path, "sd_production")

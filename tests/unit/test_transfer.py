@@ -13,7 +13,7 @@ from scoredyn.md.alkane import hydrocarbon_from_skeleton, n_alkane, n_alkane_coo
 from scoredyn.model.anchor import IdealGeometry
 from scoredyn.model.checkpoint import CheckpointError
 from scoredyn.model.transfer import TrainedMolecule, environments, transfer_geometry
-from scoredyn.rollout.stage import transferred_anchor
+from scoredyn.rollout.system import transferred_anchor
 
 
 def frames_of(n_carbons: int, n: int = 300, sd: float = 0.03, seed: int = 0) -> tuple[object, np.ndarray]:

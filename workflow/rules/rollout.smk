@@ -28,6 +28,8 @@ rule sd_production:
         workdir=f"{SD}/production_run",
         settings=config["rollout"],
         method="sd",
+        solver=CFG.rollout.solver.label(),
+        time_ns=CFG.rollout.production.time_ns,
     script:
         "../scripts/rollout_production.py"
 
@@ -57,6 +59,8 @@ rule sd_size:
         workdir=f"{RESULTS}/sizes/{{size}}/sd/{{molecule}}/run",
         settings=config["rollout"],
         method="sd",
+        solver=CFG.rollout.solver.label(),
+        time_ns=CFG.rollout.production.time_ns,
     script:
         "../scripts/rollout_production.py"
 
@@ -116,6 +120,8 @@ rule sd_sweep:
         workdir=f"{SD}/sweep/{{solver}}/run",
         settings={"rollout": config["rollout"], "sweep": config["evaluation"]["sweep"]},
         method="sd",
+        solver=lambda wildcards: wildcards.solver,
+        time_ns=sweep_time_ns(),
     script:
         "../scripts/rollout_production.py"
 
@@ -145,6 +151,8 @@ rule dff_production:
         workdir=f"{DFF}/production_run",
         settings={"rollout": config["rollout"], "dff": dff_dynamics_settings()},
         method="dff",
+        solver=None,
+        time_ns=CFG.rollout.production.time_ns,
     script:
         "../scripts/rollout_production.py"
 

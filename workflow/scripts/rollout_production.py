@@ -17,6 +17,7 @@ run_rule(
     workdir=Path(sm.params.workdir),
     outputs={k: Path(sm.output[k]) for k in ("h5", "pdb", "xtc", "json")},
     threads=sm.threads,
-    solver=getattr(sm.wildcards, "solver", None),  # sd_sweep: one solver setting
+    solver=sm.params.solver,  # None for the DFF
+    time_ns=sm.params.time_ns,
     method=sm.params.method,
 )

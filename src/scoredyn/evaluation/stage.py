@@ -33,6 +33,7 @@ from scoredyn.evaluation.observe import Observed, observe
 from scoredyn.io import atomic_write_text, save_figure, write_csv
 from scoredyn.md.topology import resolve_molecule
 from scoredyn.molecules import ResolvedMolecule
+from scoredyn.rollout.summary import RolloutSummary
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import read_trajectory, trajectory_info
 
@@ -218,9 +219,9 @@ def _md_ns_per_day(summary: dict, path: Path) -> float:
     return _positive(phase.get("ns_per_day"), path, "ns_per_day of the production phase 'md'", "md_production")
 
 
-def _rollout_ns_per_day(summary: dict, path: Path | str, rule: str) -> float:
+def _rollout_ns_per_day(summary: RolloutSummary, path: Path | str, rule: str) -> float:
     """A rollout's simulated ns per day of its own sampling time, summed over its replicas."""
-    return _positive(summary.get("aggregate_ns_per_day"), path, "aggregate_ns_per_day", rule)
+    return _positive(summary.aggregate_ns_per_day, path, "aggregate_ns_per_day", rule)
 
 
 def _ensemble_speeds(e: Mapping[str, object]) -> tuple[float, float]:
@@ -234,9 +235,10 @@ def _ensemble_speeds(e: Mapping[str, object]) -> tuple[float, float]:
         own = _positive(attrs.get("ns_per_day_mean"), str(e["output"]), "ns_per_day_mean", "md_conditional")
         own_wall_s = 0.0
     else:
-        info = json.loads(Path(str(e["json"])).read_text())
-        own = _rollout_ns_per_day(info, str(e["json"]), f"{method.lower()}_conditional")
-        own_wall_s = info.get("wall_s", 0.0)
+        rule = f"{method.lower()}_conditional"
+        info = RolloutSummary.from_json(str(e["json"]), rule)
+        own = _rollout_ns_per_day(info, str(e["json"]), rule)
+        own_wall_s = info.wall_s
     seconds = _job_seconds(benches[0], own_wall_s) if len(benches) == 1 else sum(map(_benchmark_seconds, benches))
     return own, _ns_per_day(ps, seconds)
 
@@ -277,22 +279,22 @@ def evaluate_speed_stage(
         rows[name].add("throughput production", "MD", "ns_per_day", md_speed)
         rows[name].add("throughput production", "MD", "job_ns_per_day", md_job)
         for method, files in learned.items():
-            info = json.loads(Path(files["json"][k]).read_text())
-            ps = info["simulated_ps_per_replica"] * info["replicas"]
-            speed = _rollout_ns_per_day(info, files["json"][k], f"{method.lower()}_production")
-            job = _ns_per_day(ps, _job_seconds(files["bench"][k], info.get("wall_s", 0.0)))
-            steps = max(info["steps"] * info["replicas"], 1)
-            per100k = {"rejections_per_100k": 1e5 * info["rejections"] / steps,
-                       "violations_per_100k": 1e5 * info["violations"] / steps}  # fmt: skip
-            table.append({"label": f"{method} production, {name}, {_threads(info['threads'])} ({info['device']})",
+            rule = f"{method.lower()}_production"
+            info = RolloutSummary.from_json(files["json"][k], rule)
+            ps = info.simulated_ps_per_replica * info.replicas
+            speed = _rollout_ns_per_day(info, files["json"][k], rule)
+            job = _ns_per_day(ps, _job_seconds(files["bench"][k], info.wall_s))
+            rejected, violating = info.per_100k_steps
+            per100k = {"rejections_per_100k": rejected, "violations_per_100k": violating}
+            table.append({"label": f"{method} production, {name}, {_threads(info.threads)} ({info.device})",
                           "method": method, "ns_per_day": speed, "job_ns_per_day": job, **per100k})  # fmt: skip
             rows[name].add("throughput production", method, "ns_per_day", speed)
             rows[name].add("throughput production", method, "job_ns_per_day", job)
             rows[name].add("throughput production", f"{method}/{REFERENCE}", "speedup", speed / md_speed)
-            rows[name].add("throughput production", method, "evaluations_per_step", info["evaluations_per_step"])
+            rows[name].add("throughput production", method, "evaluations_per_step", info.evaluations_per_step)
             for stat, v in per100k.items():
                 rows[name].add("stability", method, stat.replace("100k", "100k_steps"), v)
-            for check, v in info["checks"].items():
+            for check, v in info.checks.items():
                 if isinstance(v, float):
                     rows[name].add("stability", method, f"frames_{check}", v)
     for e in ensembles:
@@ -337,13 +339,13 @@ def evaluate_sweep_stage(
     df = dihedral_rows(name, read_observed(mol, paths))
     extra = Rows(name)
     for label, (_, js) in runs.items():
-        info = json.loads(Path(js).read_text())
-        steps = max(info["steps"] * info["replicas"], 1)
-        extra.add("solver", f"SD[{label}]", "evaluations_per_step", info["evaluations_per_step"])
-        extra.add("solver", f"SD[{label}]", "ns_per_day", info["ns_per_day"])
-        extra.add("solver", f"SD[{label}]", "steps", info["steps"])
-        extra.add("stability", f"SD[{label}]", "violations_per_100k_steps", 1e5 * info["violations"] / steps)
-        extra.add("stability", f"SD[{label}]", "rejections_per_100k_steps", 1e5 * info["rejections"] / steps)
+        info = RolloutSummary.from_json(js, "sd_sweep")
+        rejected, violating = info.per_100k_steps
+        extra.add("solver", f"SD[{label}]", "evaluations_per_step", info.evaluations_per_step)
+        extra.add("solver", f"SD[{label}]", "ns_per_day", info.ns_per_day)
+        extra.add("solver", f"SD[{label}]", "steps", info.steps)
+        extra.add("stability", f"SD[{label}]", "violations_per_100k_steps", violating)
+        extra.add("stability", f"SD[{label}]", "rejections_per_100k_steps", rejected)
     df = pd.concat([df, extra.frame()], ignore_index=True)
     with plt.rc_context(figures.STYLE):
         _save(figures.sweep_figure(df), outputs["figure"])

@@ -37,7 +37,7 @@ import torch
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.errors import ScoredynError
 from scoredyn.io import atomic_path
-from scoredyn.model.network import NetworkConfig, ScoreNetwork
+from scoredyn.model.network import NetworkConfig, ScoreNetwork, create_model
 
 FORMAT = "scoredyn-model"
 VERSION = 3
@@ -126,9 +126,8 @@ def load_model(
         net_cfg = NetworkConfig(**network)
     except TypeError as exc:
         raise CheckpointError(f"{path}: its network record does not fit this scoredyn ({exc})") from None
-    net = ScoreNetwork(net_cfg, schedule)
     try:
-        net.load_state_dict(rec["state_dict"])
+        net = create_model(net_cfg, schedule, rec["state_dict"])
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not fit the stored network ({str(exc)[:200]})") from None
     meta = {k: v for k, v in rec.items() if k != "state_dict"}

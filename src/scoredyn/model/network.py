@@ -514,3 +514,23 @@ class ScoreNetwork(nn.Module):
         if self.mean_head is not None:
             nn.init.zeros_(self.mean_head[-1].weight)
             nn.init.zeros_(self.mean_head[-1].bias)
+
+
+def create_model(
+    cfg: NetworkConfig,
+    schedule: VPSchedule | None = None,
+    weights: dict[str, torch.Tensor] | None = None,
+    device: torch.device | str = "cpu",
+) -> ScoreNetwork:
+    """The one place a :class:`ScoreNetwork` is built: for training (fresh weights), and for
+    validation and rollouts (``weights``: a state dict, e.g. the EMA's or a model file's).
+
+    Raises
+    ------
+    RuntimeError
+        When ``weights`` do not fit ``cfg`` (torch's message).
+    """
+    net = ScoreNetwork(cfg, schedule)
+    if weights is not None:
+        net.load_state_dict(weights)
+    return net.to(device)

@@ -10,9 +10,10 @@ with an error naming the replica, the step and the failed check, or, with
 (the method authors' remedy: a structure from which no move passes is usually the end of
 a few bad moves, not a bad move itself). The dropped frames count as rejections.
 
-The move comes from a sampler: SD's displacement sampler, or a denoising force field's
-Brownian dynamics between frames (:mod:`~scoredyn.rollout.force_field`), which asks for
-``noise_draws`` noise vectors per replica and move.
+The move comes from any :class:`~scoredyn.rollout.mover.Mover`: SD's displacement sampler,
+or a denoising force field's Brownian dynamics between frames
+(:mod:`~scoredyn.rollout.force_field`), which asks for ``noise_draws`` noise vectors per
+replica and move.
 
 Frames go to a working directory in chunks: each checkpoint writes the new frames as
 one ``.npy`` file, then a ``state.json`` that lists the chunks (both atomically). A
@@ -36,9 +37,8 @@ from scoredyn.errors import CheckError
 from scoredyn.io import atomic_path, atomic_write_text
 from scoredyn.molecules import ResolvedMolecule
 from scoredyn.rollout.constraints import HBondConstraints
-from scoredyn.rollout.force_field import LangevinSampler
+from scoredyn.rollout.mover import Mover
 from scoredyn.rollout.noise import counter_normal, replica_keys
-from scoredyn.rollout.sampler import DisplacementSampler
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ class Rollout:
 
     def __init__(
         self,
-        sampler: DisplacementSampler | LangevinSampler,
+        sampler: Mover,
         molecule: ResolvedMolecule,
         settings: RolloutSettings,
         workdir: Path | str,
