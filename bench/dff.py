@@ -30,6 +30,7 @@ import torch
 from scoredyn.config import load_config
 from scoredyn.evaluation.metrics import REFERENCE, equilibrium_rows, kinetics_rows
 from scoredyn.evaluation.observe import observe
+from scoredyn.layout import Layout
 from scoredyn.rollout.system import RolloutSystem, run_rollout
 from scoredyn.seeding import derive_seed
 from scoredyn.trajectory import read_trajectory
@@ -43,9 +44,9 @@ def main() -> None:
     ap.add_argument("--ns", type=float, default=0.25, help="ns of each trajectory")
     ap.add_argument("--zeta", type=float, nargs="*", help="DFF frictions to scan (amu/ps)")
     args = ap.parse_args()
-    md_dir = args.run / "md" / args.molecule
+    md_dir = Layout(args.run).md(args.molecule)
     production, topdir = md_dir / "production.h5", md_dir / "topology"
-    models = {"sd": args.run / "model" / "model.pt", "dff": args.run / "dff" / "model.pt"}
+    models = {"sd": Layout(args.run).model("sd"), "dff": Layout(args.run).model("dff")}
     for need in (production, *models.values()):
         if not need.is_file():
             raise SystemExit(f"{need}: missing; run `make run` (or snakemake on {args.config}) with dff.enabled first")

@@ -30,6 +30,7 @@ import pandas as pd
 import torch
 
 from scoredyn.config import load_config
+from scoredyn.layout import Layout
 from scoredyn.rollout.system import RolloutSystem
 from scoredyn.trajectory import read_trajectory
 
@@ -56,7 +57,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     cfg = load_config(args.config).override(rollout={"device": "cpu", "compile": False, "fast_coordinates": args.fast})
-    md = args.run / "md" / args.molecule
+    md = Layout(args.run).md(args.molecule)
     production = md / "production.h5"
     if not production.is_file():
         raise SystemExit(f"{production}: missing; run the workflow's MD first")

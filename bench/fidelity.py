@@ -60,6 +60,7 @@ from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.errors import CheckError
 from scoredyn.evaluation.metrics import REFERENCE, equilibrium_rows, kinetics_rows
 from scoredyn.evaluation.observe import Observed, observe
+from scoredyn.layout import Layout
 from scoredyn.md.topology import resolve_molecule
 from scoredyn.model.checkpoint import load_model
 from scoredyn.molecules import ResolvedMolecule
@@ -200,7 +201,7 @@ def train_variant(args: tuple[Path, Path, str, int, bool]) -> float:
     timing = out / "train_s.txt"
     if (out / "model.pt").is_file() and timing.is_file():
         return float(timing.read_text())
-    data = run / "dataset" / "dataset.h5"
+    data = Layout(run).dataset
     tc = variant_config(cfg, variant, steps, compile)
     train_data = PairData(data, "train", tc.anchor, tc.slow_targets)
     if variant.fraction < 1:
@@ -236,7 +237,7 @@ def held_out_frames(data: Path, n_atoms: int, moves: int) -> tuple[np.ndarray, n
 def evaluate_variant(cfg: Config, run: Path, molecule: str, model: Path, r: np.ndarray, ns: float,
                      md_obs: Observed, replicas: int = 1) -> dict[str, object]:  # fmt: skip
     """Single moves from held-out frames r [M, N, 3] and one rollout with resampling."""
-    md_dir = run / "md" / molecule
+    md_dir = Layout(run).md(molecule)
     production = md_dir / "production.h5"
     reference = read_trajectory(production)
     system = RolloutSystem(cfg, molecule, model, reference, production, md_dir / "topology")
@@ -363,8 +364,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="also write the table as CSV here")
     args = ap.parse_args()
     names = args.variants or list(VARIANTS)
-    data = args.run / "dataset" / "dataset.h5"
-    production = args.run / "md" / args.molecule / "production.h5"
+    data = Layout(args.run).dataset
+    production = Layout(args.run).md_production(args.molecule)
     for need in (data, production):
         if not need.is_file():
             raise SystemExit(f"{need}: missing; run `snakemake --cores 2 {data}` first")

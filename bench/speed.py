@@ -47,6 +47,7 @@ from scoredyn.diffusion.kernel import kernel_errors
 from scoredyn.diffusion.settings import SolverConfig
 from scoredyn.evaluation.metrics import equilibrium_rows
 from scoredyn.evaluation.observe import observe
+from scoredyn.layout import Layout
 from scoredyn.md.gmx import Gromacs
 from scoredyn.model.network import NetworkConfig, create_model
 from scoredyn.rollout.engine import Rollout, RolloutSettings
@@ -112,9 +113,9 @@ def main() -> None:
     ap.add_argument("--train-steps", type=int, default=5)
     ap.add_argument("--device", default="auto", help="device of the ensemble and training parts")
     args = ap.parse_args()
-    model, md_dir = args.run / "model" / "model.pt", args.run / "md" / args.molecule
+    model, md_dir = Layout(args.run).model("sd"), Layout(args.run).md(args.molecule)
     production, topdir = md_dir / "production.h5", md_dir / "topology"
-    for need in (model, production, args.run / "dataset" / "dataset.h5"):
+    for need in (model, production, Layout(args.run).dataset):
         if not need.is_file():
             raise SystemExit(f"{need}: missing; run `make run` (or snakemake on {args.config}) first")
     cfg = load_config(args.config)
@@ -196,7 +197,7 @@ def main() -> None:
 
     # 4. training
     torch.set_num_threads(cores)
-    data = load_pairs(args.run / "dataset" / "dataset.h5", device)
+    data = load_pairs(Layout(args.run).dataset, device)
     print(f"\nTraining on {device}, minibatch 256, {torch.get_num_threads()} thread(s)")
     print(f"{'network':30s} {'params':>9s} {'s/step':>8s} {'samples/s':>10s} {'data share':>11s}")
     for label, (width, blocks) in MODELS.items():

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from scoredyn.errors import ScoredynError
+from scoredyn.layout import Layout
 
 
 def _check_config(args: argparse.Namespace) -> None:
@@ -47,7 +48,7 @@ def _estimate(args: argparse.Namespace) -> None:
 
     small = load_config(merge_configs([args.base, *args.small]))
     target = load_config(merge_configs([args.base, *args.config]))
-    results = args.results or Path("results") / small.run
+    results = args.results or Layout.of_run(small.run).root
     table = estimate(target, small, measure(small, results))
     print(f"estimated cost of run {target.run!r}, from the measured run {small.run!r} in {results}:")
     for r in table.itertuples():

@@ -16,7 +16,6 @@ The numbers are estimates for planning a cluster allocation, good to a factor of
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pandas as pd
 
 from scoredyn.config import Config
 from scoredyn.errors import ScoredynError
+from scoredyn.layout import Layout
 from scoredyn.rollout.summary import RolloutSummary
 
 #: atoms per water molecule of each water model
@@ -59,36 +59,38 @@ class Rates:
 
 
 def measure(small: Config, results: Path) -> Rates:
-    """Rates of the small run of ``small`` whose outputs are under ``results``."""
+    """Rates of the small run of ``small`` whose outputs are under ``results`` (its :class:`Layout` root)."""
+    tree = Layout(results)
     mol = small.evaluate[0]
-    md_dir, sd_dir = results / "md" / mol, results / "sd" / mol
-    prod = _json(md_dir / "production.json")
+    md_dir = tree.md(mol)
+    prod = _json(tree.md_production(mol, "json"))
     md_ps = prod["phases"]["md"]["ps"]
     md_cpu = small.gromacs.threads * 86400.0 / (1000.0 * prod["phases"]["md"]["ns_per_day"])
-    metrics = results / "model" / "metrics.csv"
-    if not metrics.is_file():
-        raise ScoredynError(f"{metrics}: missing; finish the small run's training first")
-    samples_per_s = float(pd.read_csv(metrics)["samples_per_s"].dropna().iloc[-1])
-    log = results / "logs" / "train.log"
-    found = re.findall(r"training took [\d.]+ s on (\w+)", log.read_text()) if log.is_file() else []
-    sd_json = sd_dir / "production.json"
+    metrics_csv = tree.model_dir() / "metrics.csv"
+    if not metrics_csv.is_file():
+        raise ScoredynError(f"{metrics_csv}: missing; finish the small run's training first")
+    metrics = pd.read_csv(metrics_csv)
+    samples_per_s = float(metrics["samples_per_s"].dropna().iloc[-1])
+    train_device = str(metrics["device"].iloc[-1]) if "device" in metrics else "the small run's device"
+    sd_json = tree.rollout_production("sd", mol, "json")
     if not sd_json.is_file():
         raise ScoredynError(f"{sd_json}: missing; finish the small run first (snakemake --cores N) and estimate again")
     sd = RolloutSummary.from_json(sd_json, "sd_production")
-    summary = _json(results / "dataset" / "summary.json")
+    summary = _json(tree.dataset_summary)
     pairs = sum(s.get("train", 0) + s.get("val", 0) for s in summary.get("sources", [])) or 1
     run_dir = md_dir / "production_run"
     run_bytes = sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file()) if run_dir.is_dir() else 0
-    solute = sum((md_dir / f).stat().st_size for f in ("production.h5", "production.xtc") if (md_dir / f).is_file())
+    solute = sum(p.stat().st_size for p in (tree.md_production(mol, "h5"), tree.md_production(mol, "xtc"))
+                 if p.is_file())  # fmt: skip
     return Rates(
         md_cpu_s_per_ps=md_cpu,
         train_s_per_sample=1.0 / samples_per_s,
-        train_device=found[-1] if found else "the small run's device",
+        train_device=train_device,
         sd_s_per_evaluation_step=1.0 / (sd.ps_per_s / sd.lag_ps) / sd.evaluations_per_step,
         sd_device=sd.device,
         md_bytes_per_ps=solute / md_ps,
         run_bytes_per_ps=run_bytes / md_ps,
-        dataset_bytes_per_pair=(results / "dataset" / "dataset.h5").stat().st_size / pairs,
+        dataset_bytes_per_pair=tree.dataset.stat().st_size / pairs,
     )
 
 

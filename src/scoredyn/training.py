@@ -296,6 +296,7 @@ def train(
         model_out,
     )  # fmt: skip
     df = pd.DataFrame(rows)
+    df["device"] = torch.device(device).type  # of the session that finished training (what estimate rates)
     write_csv(df, metrics_out)
     return df
 

@@ -18,8 +18,9 @@ def small_run(tmp_path, rollout_summary):
     # 86.4 ns/day on 1 thread = 1 CPU-second per ps
     (md / "production.json").write_text(json.dumps({"phases": {"md": {"ps": 100.0, "ns_per_day": 86.4}}}))
     (md / "production.h5").write_bytes(b"x" * 1000)
-    pd.DataFrame({"step": [1, 2], "samples_per_s": [50.0, 100.0]}).to_csv(tmp_path / "model" / "metrics.csv")
-    (tmp_path / "logs" / "train.log").write_text("training took 10.0 s on cpu\n")
+    pd.DataFrame({"step": [1, 2], "samples_per_s": [50.0, 100.0], "device": "cpu"}).to_csv(
+        tmp_path / "model" / "metrics.csv"
+    )
     rollout_summary(100.0, evaluations_per_step=10).write(sd / "production.json")  # 10 ps/s
     (tmp_path / "dataset" / "summary.json").write_text(json.dumps({"sources": [{"train": 90, "val": 10}]}))
     (tmp_path / "dataset" / "dataset.h5").write_bytes(b"x" * 100)

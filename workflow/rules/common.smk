@@ -4,6 +4,7 @@ from pathlib import Path
 
 from scoredyn.config import load_config, solver_names
 from scoredyn.errors import ScoredynError
+from scoredyn.layout import Layout
 
 
 def _validated_config():
@@ -26,12 +27,13 @@ def _validated_config():
 
 
 CFG = _validated_config()
-RESULTS = f"results/{CFG.run}"
-MD = f"{RESULTS}/md/{{molecule}}"
-SD = f"{RESULTS}/sd/{{molecule}}"
-DFF = f"{RESULTS}/dff/{{molecule}}"
-LOGS = f"{RESULTS}/logs"
-BENCH = f"{RESULTS}/benchmarks"
+LAYOUT = Layout.of_run(CFG.run)
+RESULTS = str(LAYOUT.root)
+MD = str(LAYOUT.md("{molecule}"))
+SD = str(LAYOUT.rollouts("sd", "{molecule}"))
+DFF = str(LAYOUT.rollouts("dff", "{molecule}"))
+LOGS = str(LAYOUT.logs)
+BENCH = str(LAYOUT.benchmarks)
 MDP_DIR = str(Path(workflow.basedir) / "resources" / "mdp")
 MOLECULES = {name: CFG.molecule(name) for name in CFG.molecules}
 
