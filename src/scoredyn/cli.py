@@ -8,9 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scoredyn.errors import ScoredynError
 from scoredyn.layout import Layout
+
+if TYPE_CHECKING:
+    from scoredyn.config import Config
 
 
 def _check_config(args: argparse.Namespace) -> None:
@@ -55,6 +59,42 @@ def _estimate(args: argparse.Namespace) -> None:
         print(f"  {r.what:<22} {r.amount:>12,.1f} {r.unit:<28} ({r._4})")
 
 
+def _config(args: argparse.Namespace) -> Config:
+    """The rollout and evaluation settings: --config over --base; the molecules of a relative
+    ``molecules.root`` missing here come from the source tree, as the workflow reads them."""
+    from scoredyn.config import load_config, merge_configs, with_molecule_root
+    from scoredyn.molecules import molecules_root
+
+    raw = with_molecule_root(merge_configs([args.base, *args.config]), molecules_root().parents[1])
+    return load_config(raw, check_molecules=False)
+
+
+def _rollout(args: argparse.Namespace) -> None:
+    from scoredyn.commands import rollout_files
+    from scoredyn.logs import setup_logging
+
+    setup_logging()
+    out = rollout_files(_config(args), args.model, args.structure, args.topology, args.out, args.ns, args.replicas,
+                        args.solver, args.molecule, args.threads)  # fmt: skip
+    print(f"wrote {out} (and its .json summary) in {args.out}")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from scoredyn.commands import evaluate_files
+    from scoredyn.logs import setup_logging
+
+    setup_logging()
+    learned = {"SD": args.sd} | ({"DFF": args.dff} if args.dff else {})
+    table = evaluate_files(_config(args), args.md, learned, args.molecule, args.out, args.topology)
+    print(f"wrote the figures and {table} in {args.out}")
+
+
+def _config_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, nargs="*", default=[],
+                   help="config file(s) over --base for the rollout and evaluation settings")  # fmt: skip
+    p.add_argument("--base", type=Path, default=Path("config.yaml"), help="the workflow's default config")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scoredyn", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -77,6 +117,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the measured run's config file(s) over --base (default: none, i.e. the demo)")  # fmt: skip
     e.add_argument("--results", type=Path, default=None, help="its results folder (default: results/<run>)")
     e.set_defaults(func=_estimate)
+    r = sub.add_parser("rollout", help="simulate a molecule with a trained model, outside Snakemake")
+    r.add_argument("model", type=Path, help="model.pt of the train rule")
+    r.add_argument("structure", type=Path, help="start structure, .gro or .pdb")
+    top_help = "the molecule's GROMACS .top (its local .itp files beside it); the checks come from it"
+    r.add_argument("--topology", type=Path, required=True, help=top_help)
+    r.add_argument("--ns", type=float, required=True, help="simulated time per replica (ns)")
+    r.add_argument("--replicas", type=int, default=1, help="1: a production trajectory; more: an ensemble")
+    r.add_argument("--solver", default=None, help="e.g. dpm3x20 (default: rollout.solver)")
+    r.add_argument("--molecule", default=None, help="a molecule the config knows (its states and checks)")
+    r.add_argument("--threads", type=int, default=1)
+    r.add_argument("--out", type=Path, default=Path("rollout"), help="output folder")
+    _config_options(r)
+    r.set_defaults(func=_rollout)
+    v = sub.add_parser("evaluate", help="compare SD (and DFF) trajectories with MD, outside Snakemake")
+    v.add_argument("md", type=Path, help="MD trajectory (.h5)")
+    v.add_argument("sd", type=Path, help="SD trajectory (.h5)")
+    v.add_argument("--dff", type=Path, default=None, help="a DFF trajectory (.h5) too")
+    v.add_argument("--molecule", required=True, help="the molecule's name in the config")
+    topdir_help = "folder of topol.top and solute.gro (default: results/<run>/md/<molecule>/topology)"
+    v.add_argument("--topology", type=Path, default=None, help=topdir_help)
+    v.add_argument("--out", type=Path, default=Path("evaluation"), help="output folder")
+    _config_options(v)
+    v.set_defaults(func=_evaluate)
     return p
 
 

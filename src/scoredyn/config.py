@@ -465,6 +465,16 @@ def read_config_file(path: Path) -> Any:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
 
 
+def with_molecule_root(raw: dict[str, Any], base: Path | str) -> dict[str, Any]:
+    """``raw`` whose relative ``molecules.root`` that does not exist under the working directory is
+    read from ``base`` instead (the workflow's folder, or the source tree), as a copy."""
+    raw = copy.deepcopy(raw)
+    root = Path(raw.get("molecules", {}).get("root", "resources/molecules"))
+    if not root.is_absolute() and not root.exists():
+        raw.setdefault("molecules", {})["root"] = str(Path(base) / root)
+    return raw
+
+
 def merge_configs_dicts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """``b`` overlaid on ``a``: nested mappings merged, any other value of ``b`` replacing ``a``'s."""
     out = dict(a)

@@ -227,6 +227,60 @@ def test_tiny_config_end_to_end(tmp_path):
     for state in ("alpha", "beta"):
         ens = read_trajectory(dff / f"conditional_{state}.h5")
         assert ens.pos.shape == (4, 6, 22, 3) and not np.allclose(ens.pos[0, 1:], ens.pos[1, 1:])
+    check_stage_commands(tmp_path)
+
+
+def scoredyn_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scoredyn.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+
+
+def check_stage_commands(tmp_path: Path) -> None:
+    """``scoredyn rollout`` and ``scoredyn evaluate`` on the tiny run's model and trajectories write
+    what the rules sd_production and evaluate_equilibrium write."""
+    run = tmp_path / "results" / "tiny"
+    configs = ["--config", str(REPO / "config" / "tiny.yaml"), str(tmp_path / "dff.yaml")]
+    data = REPO / "tests" / "data" / "alanine-dipeptide"
+    out = tmp_path / "cli"
+    res = scoredyn_cli("rollout", str(run / "model" / "model.pt"), str(data / "solute.gro"), "--topology",
+                       str(data / "topol.top"), "--ns", "0.02", "--molecule", "alanine-dipeptide", "--out", str(out),
+                       *configs, cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    rule_out = run / "sd" / "alanine-dipeptide"
+    for ext in ("h5", "pdb", "xtc", "json"):
+        assert (out / f"production.{ext}").is_file(), ext
+    mine, theirs = read_trajectory(out / "production.h5"), read_trajectory(rule_out / "production.h5")
+    assert mine.pos.shape == theirs.pos.shape and mine.types == theirs.types and mine.timestep == theirs.timestep
+    np.testing.assert_allclose(mine.pos[0], 10.0 * read_gro_nm(data / "solute.gro"), atol=1e-4)
+    summary, rule_summary = (json.loads((d / "production.json").read_text()) for d in (out, rule_out))
+    assert set(summary) == set(rule_summary) and summary["rejections"] == 0 and summary["checks"]["bonds_ok"] == 1.0
+    # an unknown name: the molecule is described by its files, its checks derived from the topology
+    res = scoredyn_cli("rollout", str(run / "model" / "model.pt"), str(data / "solute.gro"), "--topology",
+                       str(data / "topol.top"), "--ns", "0.005", "--replicas", "3", "--out", str(tmp_path / "ens"),
+                       *configs, cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert read_trajectory(tmp_path / "ens" / "ensemble.h5").pos.shape == (3, 6, 22, 3)
+    bad = ["rollout", str(run / "model" / "model.pt"), str(data / "topol.top"), "--topology", str(data / "topol.top")]
+    res = scoredyn_cli(*bad, "--ns", "0.005", "--out", str(tmp_path / "bad"), cwd=tmp_path)
+    assert res.returncode == 2 and "must be .gro or .pdb" in res.stderr and "Traceback" not in res.stderr
+    # the evaluation of the rule's own trajectories gives the rule's own table
+    md = run / "md" / "alanine-dipeptide"
+    res = scoredyn_cli("evaluate", str(md / "production.h5"), str(rule_out / "production.h5"), "--dff",
+                       str(run / "dff" / "alanine-dipeptide" / "production.h5"), "--molecule", "alanine-dipeptide",
+                       "--topology", str(md / "topology"), "--out", str(tmp_path / "cli_eval"), *configs,
+                       cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    rule_eval = run / "evaluation" / "alanine-dipeptide"
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "cli_eval" / "equilibrium.csv"),
+                                  pd.read_csv(rule_eval / "equilibrium.csv"))  # fmt: skip
+    for fig in ("dihedrals", "dihedral_profiles", "bond_lengths", "bond_angles", "first_passage"):
+        assert (tmp_path / "cli_eval" / f"{fig}.png").stat().st_size > 10_000, fig
+
+
+def read_gro_nm(path: Path) -> np.ndarray:
+    from scoredyn.md.topology import read_gro_positions
+
+    return read_gro_positions(path)[0]
 
 
 GLYCINE = {

@@ -2,17 +2,14 @@
 import re
 from pathlib import Path
 
-from scoredyn.config import load_config, solver_names
+from scoredyn.config import load_config, solver_names, with_molecule_root
 from scoredyn.errors import ScoredynError
 from scoredyn.layout import Layout
 
 
 def _validated_config():
-    raw = dict(config)
-    root = Path(raw.get("molecules", {}).get("root", "resources/molecules"))
-    if not root.is_absolute() and not root.exists():
-        # a relative root that is not under the working directory is read from the workflow
-        raw.setdefault("molecules", {})["root"] = str(Path(workflow.basedir) / root)
+    # a relative molecules.root that is not under the working directory is read from the workflow
+    raw = with_molecule_root(dict(config), workflow.basedir)
     try:
         cfg = load_config(
             raw,
