@@ -132,13 +132,20 @@ class RolloutSystem:
 
     def anchor_geometry(self, record: dict | None, name: str, reference: Trajectory, model: Path,
                         redraw: bool, labels: list[str]) -> IdealGeometry | None:  # fmt: skip
-        """The anchor a model trained on anchors conditions on: its own record of ``name``, or, for a
+        """The anchor a model trained on anchors conditions on: its own record of ``name`` (or of the
+        training molecule with the same atom labels and bonds, under another name), or, for a
         molecule it was not trained on, one transferred from the training molecules; for a ``redraw``
         with a record that keeps no bank, the bank of the reference frames."""
         if record is None:
             return None
+        bonds = self.molecule.top.bonds
         if name not in record["molecules"]:
-            return transferred_anchor(record, name, labels, self.molecule.top.bonds, model)
+            same = [k for k, rec in record["molecules"].items() if rec.get("labels") == labels
+                    and np.array_equal(np.asarray(rec.get("bonds", [])).reshape(-1, 2), bonds)]  # fmt: skip
+            if not same:
+                return transferred_anchor(record, name, labels, bonds, model)
+            log.info("%s is %s of the training data by its atoms and bonds; its anchor is that one", name, same[0])
+            name = same[0]
         geometry = IdealGeometry.from_dict(record["molecules"][name])
         if len(geometry) and int(geometry.pairs.max()) >= self.molecule.top.n_atoms:
             raise CheckpointError(
