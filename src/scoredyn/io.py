@@ -53,14 +53,6 @@ def claim_workdir(workdir: Path, inputs: dict[str, object]) -> Path:
     return workdir
 
 
-def save_figure(fig: object, path: Path | str, dpi: int = 150) -> Path:
-    """Save a matplotlib figure atomically, in the format its suffix names (png by default)."""
-    fmt = Path(path).suffix.lstrip(".") or "png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=dpi)  # type: ignore[attr-defined]
-    return Path(path)
-
-
 def write_csv(df: object, path: Path | str) -> Path:
     """Write a pandas DataFrame as CSV (no index) atomically."""
     with atomic_path(path) as tmp:

@@ -30,8 +30,9 @@ from scoredyn.devices import pick_device
 from scoredyn.diffusion.objective import DenoiserObjective, ScoreObjective
 from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.errors import ConfigError
+from scoredyn.figure_file import save_figure
 from scoredyn.graph import structure_mean
-from scoredyn.io import save_figure, write_csv
+from scoredyn.io import write_csv
 from scoredyn.model.checkpoint import load_torch, model_record, save_torch
 from scoredyn.model.compiled import Compiled
 from scoredyn.model.network import NetworkConfig, ScoreNetwork, create_model

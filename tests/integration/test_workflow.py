@@ -253,7 +253,8 @@ def check_stage_commands(tmp_path: Path) -> None:
     assert mine.pos.shape == theirs.pos.shape and mine.types == theirs.types and mine.timestep == theirs.timestep
     np.testing.assert_allclose(mine.pos[0], 10.0 * read_gro_nm(data / "solute.gro"), atol=1e-4)
     summary, rule_summary = (json.loads((d / "production.json").read_text()) for d in (out, rule_out))
-    assert set(summary) == set(rule_summary) and summary["rejections"] == 0 and summary["checks"]["bonds_ok"] == 1.0
+    assert set(summary) == set(rule_summary) and set(summary["checks"]) == set(rule_summary["checks"])
+    assert (summary["steps"], summary["solver"], summary["evaluations_per_step"]) == (20, "dpm3", 60)
     # an unknown name: the molecule is described by its files, its checks derived from the topology
     res = scoredyn_cli("rollout", str(run / "model" / "model.pt"), str(data / "solute.gro"), "--topology",
                        str(data / "topol.top"), "--ns", "0.005", "--replicas", "3", "--out", str(tmp_path / "ens"),

@@ -15,8 +15,8 @@ SRC = REPO / "src"
 #: import name -> conda-forge package, for the package's direct dependencies
 CONDA_NAME = {
     "numpy": "numpy", "scipy": "scipy", "yaml": "pyyaml", "jsonschema": "jsonschema", "h5py": "h5py",
-    "pandas": "pandas", "matplotlib": "matplotlib-base", "MDAnalysis": "mdanalysis", "gromacs": "gromacswrapper",
-    "tqdm": "tqdm", "torch": "pytorch", "torch_geometric": "pytorch_geometric",
+    "pandas": "pandas", "matplotlib": "matplotlib-base", "PIL": "pillow", "MDAnalysis": "mdanalysis",
+    "gromacs": "gromacswrapper", "tqdm": "tqdm", "torch": "pytorch", "torch_geometric": "pytorch_geometric",
 }  # fmt: skip
 #: rules that run GROMACS itself
 GMX_RULES = {"md_topology", "md_box", "md_vacuum_hot", "md_start", "md_production", "md_conditional_prepare",

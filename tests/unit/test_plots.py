@@ -89,3 +89,25 @@ def test_a_sweep_of_short_runs_warns_that_its_speeds_are_start_up():
     assert "start-up dominates" in short.axes[1].get_title()
     assert long.axes[1].get_title() == ""
     plt.close("all")
+
+
+def test_a_saved_png_is_a_palette_image_a_third_the_size_that_keeps_the_plot(tmp_path, rng):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from scoredyn.figure_file import save_figure
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(*rng.normal(size=(2, 5000)), s=2, alpha=0.5, rasterized=True)
+    ax.plot([0, 1], [0, 1], color="C1")
+    full = io.BytesIO()
+    fig.savefig(full, format="png", dpi=150)
+    save_figure(fig, tmp_path / "f.png")
+    plt.close(fig)
+    image, reference = Image.open(tmp_path / "f.png"), Image.open(full)
+    assert image.mode == "P" and image.size == reference.size
+    assert (tmp_path / "f.png").stat().st_size < 0.6 * len(full.getvalue())
+    diff = np.abs(np.asarray(image.convert("RGB"), float) - np.asarray(reference.convert("RGB"), float))
+    assert diff.mean() < 2.0  # the same picture, to a few levels of 255

@@ -330,6 +330,8 @@ def training_size_figure(rows: pd.DataFrame, title: str) -> Figure:
     floor = v.get((obs, f"{REFERENCE} split-half", "jsd_nats"), np.nan)
     ax.axhline(floor, color=method_color(REFERENCE), ls="--", lw=1, label="MD split-half floor")
     ax.set_xscale("log")
+    ax.set_xticks(sorted(set(n.tolist())), [f"{x:,.0f}" for x in sorted(set(n.tolist()))])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("training pairs")
     ax.set_ylabel(f"JSD of {obs} against MD (nats)")
     ax.set_ylim(0, max(np.nanmax(jsd), floor if np.isfinite(floor) else 0.0) * 1.2 + 1e-3)

@@ -30,7 +30,8 @@ from scoredyn.evaluation.metrics import (
     nested,
 )
 from scoredyn.evaluation.observe import Observed, observe
-from scoredyn.io import atomic_write_text, save_figure, write_csv
+from scoredyn.figure_file import save_figure
+from scoredyn.io import atomic_write_text, write_csv
 from scoredyn.md.topology import resolve_molecule
 from scoredyn.molecules import ResolvedMolecule
 from scoredyn.rollout.summary import RolloutSummary
