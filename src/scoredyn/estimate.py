@@ -24,16 +24,21 @@ import pandas as pd
 from scoredyn.config import Config
 from scoredyn.errors import ScoredynError
 from scoredyn.layout import Layout
+from scoredyn.md.summary import MDSummary
 from scoredyn.rollout.summary import RolloutSummary
 
 #: atoms per water molecule of each water model
 WATER_SITES = {"tip3p": 3, "spc": 3, "spce": 3, "tip4p": 4, "tip4pew": 4, "tip5p": 5}
 
 
-def _json(path: Path) -> dict:
+def _need(path: Path) -> Path:
     if not path.is_file():
         raise ScoredynError(f"{path}: missing; finish the small run first (snakemake --cores N) and estimate again")
-    return json.loads(path.read_text())
+    return path
+
+
+def _json(path: Path) -> dict:
+    return json.loads(_need(path).read_text())
 
 
 def _box_atoms(cfg: Config) -> float:
@@ -63,19 +68,16 @@ def measure(small: Config, results: Path) -> Rates:
     tree = Layout(results)
     mol = small.evaluate[0]
     md_dir = tree.md(mol)
-    prod = _json(tree.md_production(mol, "json"))
-    md_ps = prod["phases"]["md"]["ps"]
-    md_cpu = small.gromacs.threads * 86400.0 / (1000.0 * prod["phases"]["md"]["ns_per_day"])
+    prod = MDSummary.from_json(_need(tree.md_production(mol, "json"))).production
+    md_ps = prod.ps
+    md_cpu = small.gromacs.threads * 86400.0 / (1000.0 * prod.ns_per_day)
     metrics_csv = tree.model_dir() / "metrics.csv"
     if not metrics_csv.is_file():
         raise ScoredynError(f"{metrics_csv}: missing; finish the small run's training first")
     metrics = pd.read_csv(metrics_csv)
     samples_per_s = float(metrics["samples_per_s"].dropna().iloc[-1])
     train_device = str(metrics["device"].iloc[-1]) if "device" in metrics else "the small run's device"
-    sd_json = tree.rollout_production("sd", mol, "json")
-    if not sd_json.is_file():
-        raise ScoredynError(f"{sd_json}: missing; finish the small run first (snakemake --cores N) and estimate again")
-    sd = RolloutSummary.from_json(sd_json, "sd_production")
+    sd = RolloutSummary.from_json(_need(tree.rollout_production("sd", mol, "json")), "sd_production")
     summary = _json(tree.dataset_summary)
     pairs = sum(s.get("train", 0) + s.get("val", 0) for s in summary.get("sources", [])) or 1
     run_dir = md_dir / "production_run"

@@ -8,6 +8,7 @@ import pytest
 from scoredyn.config import load_config
 from scoredyn.errors import ScoredynError
 from scoredyn.estimate import estimate, measure
+from scoredyn.md.summary import MDSummary, PhaseSpeed
 
 
 def small_run(tmp_path, rollout_summary):
@@ -16,7 +17,9 @@ def small_run(tmp_path, rollout_summary):
     for d in (md, sd, tmp_path / "model", tmp_path / "dataset", tmp_path / "logs"):
         d.mkdir(parents=True)
     # 86.4 ns/day on 1 thread = 1 CPU-second per ps
-    (md / "production.json").write_text(json.dumps({"phases": {"md": {"ps": 100.0, "ns_per_day": 86.4}}}))
+    MDSummary("alanine-dipeptide", 1001, 0.1, 1, 3.0, 700, {"md": PhaseSpeed(100.0, 100.0, 86.4)}).write(
+        md / "production.json"
+    )
     (md / "production.h5").write_bytes(b"x" * 1000)
     pd.DataFrame({"step": [1, 2], "samples_per_s": [50.0, 100.0], "device": "cpu"}).to_csv(
         tmp_path / "model" / "metrics.csv"

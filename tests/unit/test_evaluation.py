@@ -25,6 +25,7 @@ from scoredyn.evaluation.metrics import (
 )
 from scoredyn.evaluation.observe import Observed, halves, observe
 from scoredyn.evaluation.stage import evaluate_speed_stage, metrics_stage
+from scoredyn.md.summary import MDSummary, PhaseSpeed
 from scoredyn.trajectory import Trajectory, write_trajectory
 
 
@@ -174,8 +175,8 @@ def test_speed_stage_uses_each_runs_own_speed_and_keeps_the_job_as_secondary(tmp
         return path
 
     md_json = tmp_path / "md.json"
-    phases = {"eq": {"ps": 10.0, "ns_per_day": 50.0, "wall_s": 1.0}, "md": {"ps": 90.0, "ns_per_day": 100.0}}
-    md_json.write_text(json.dumps({"phases": phases}))
+    phases = {"eq": PhaseSpeed(10.0, 1.0, 50.0), "md": PhaseSpeed(90.0, 0.0, 100.0)}
+    MDSummary("m", 901, 0.1, 1, 3.0, 700, phases).write(md_json)
     sd_json = rollout("sd", 86.4, rejections=3, violations=0, evaluations_per_step=60.0, checks={"bonds_ok": 1.0})
     dff_json = rollout("dff", 432.0, rejections=0, violations=50, evaluations_per_step=500.0,
                        checks={"bonds_ok": 0.9})  # fmt: skip
@@ -216,7 +217,7 @@ def test_speed_stage_uses_each_runs_own_speed_and_keeps_the_job_as_secondary(tmp
     (tmp_path / "md.tsv").write_text("garbage")
     with pytest.raises(ScoredynError, match=r"md\.tsv"):
         evaluate_speed_stage(None, ["m"], md, {}, [], threads, out)
-    md_json.write_text(json.dumps({"phases": {"md": {"ps": 90.0, "ns_per_day": 0.0}}}))
+    MDSummary("m", 901, 0.1, 1, 3.0, 700, {"md": PhaseSpeed(90.0, 0.0, 0.0)}).write(md_json)
     with pytest.raises(ScoredynError, match=r"md\.json.*md_production"):
         evaluate_speed_stage(None, ["m"], md, {}, [], threads, out)
 
@@ -352,3 +353,15 @@ def test_a_molecule_without_states_gets_no_kinetics_and_a_figure_that_says_why(r
     fig = figures.fpt_figure(passages, means, {"MD": 50.0, "SD": 50.0})
     assert fig.axes[0].texts[0].get_text() == "the molecule declares fewer than two states"
     plt.close(fig)
+
+
+def test_an_md_summary_round_trips_and_a_broken_one_names_the_rule(tmp_path):
+    path = tmp_path / "production.json"
+    phases = {"eq": PhaseSpeed(10.0, 2.0, 50.0), "md": PhaseSpeed(90.0, 8.0, 100.0)}
+    MDSummary("m", 901, 0.1, 7, 3.0, 700, phases, {"bonds_ok": 1.0}).write(path)
+    back = MDSummary.from_json(path)
+    assert back.production == PhaseSpeed(90.0, 8.0, 100.0) and back.ps == 100.0 and back.wall_s == 10.0
+    assert json.loads(path.read_text())["phases"]["md"]["ns_per_day"] == 100.0  # the file keeps its keys
+    path.write_text(json.dumps({"phases": {"eq": {"ps": 1.0}}}))
+    with pytest.raises(ScoredynError, match=r"production\.json: not a readable MD production summary.*md_production"):
+        MDSummary.from_json(path)

@@ -32,6 +32,7 @@ from scoredyn.evaluation.metrics import (
 from scoredyn.evaluation.observe import Observed, observe
 from scoredyn.figure_file import save_figure
 from scoredyn.io import atomic_write_text, write_csv
+from scoredyn.md.summary import MDSummary
 from scoredyn.md.topology import resolve_molecule
 from scoredyn.molecules import ResolvedMolecule
 from scoredyn.rollout.summary import RolloutSummary
@@ -214,10 +215,10 @@ def _positive(value: object, path: Path | str, what: str, rule: str) -> float:
     return v
 
 
-def _md_ns_per_day(summary: dict, path: Path) -> float:
+def _md_ns_per_day(summary: MDSummary, path: Path) -> float:
     """GROMACS' own ns/day of the production phase ``md`` of an MD production summary."""
-    phase = summary.get("phases", {}).get("md", {})
-    return _positive(phase.get("ns_per_day"), path, "ns_per_day of the production phase 'md'", "md_production")
+    ns_per_day = summary.production.ns_per_day
+    return _positive(ns_per_day, path, "ns_per_day of the production phase 'md'", "md_production")
 
 
 def _rollout_ns_per_day(summary: RolloutSummary, path: Path | str, rule: str) -> float:
@@ -270,11 +271,9 @@ def evaluate_speed_stage(
     """
     table, rows = [], {m: Rows(m) for m in molecules}
     for k, name in enumerate(molecules):
-        md_json = json.loads(Path(md["json"][k]).read_text())
-        md_speed = _md_ns_per_day(md_json, Path(md["json"][k]))
-        md_ps = sum(p["ps"] for p in md_json["phases"].values())
-        md_wall = sum(p.get("wall_s", 0.0) for p in md_json["phases"].values())
-        md_job = _ns_per_day(md_ps, _job_seconds(md["bench"][k], md_wall))
+        md_summary = MDSummary.from_json(md["json"][k])
+        md_speed = _md_ns_per_day(md_summary, Path(md["json"][k]))
+        md_job = _ns_per_day(md_summary.ps, _job_seconds(md["bench"][k], md_summary.wall_s))
         table.append({"label": f"MD production, {name}, {_threads(threads['md_production'])}", "method": "MD",
                       "ns_per_day": md_speed, "job_ns_per_day": md_job})  # fmt: skip
         rows[name].add("throughput production", "MD", "ns_per_day", md_speed)

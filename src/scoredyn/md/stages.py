@@ -21,12 +21,13 @@ import pandas as pd
 from scoredyn.config import Config
 from scoredyn.errors import MoleculeError
 from scoredyn.geometry import adjacency, min_nonbonded_distance, set_dihedral
-from scoredyn.io import atomic_write_text, claim_workdir, write_csv
+from scoredyn.io import claim_workdir, write_csv
 from scoredyn.md.box import find_box_edge, read_box, write_box
 from scoredyn.md.extract import load_solute_xtc, write_for_people
 from scoredyn.md.gmx import Gromacs
 from scoredyn.md.runs import Protocol
 from scoredyn.md.starts import draw_dihedral_start
+from scoredyn.md.summary import MDSummary, PhaseSpeed
 from scoredyn.md.topology import (
     build_topology,
     read_gro_positions,
@@ -76,8 +77,8 @@ def box_stage(cfg: Config, topdir: Path, out_json: Path, log_file: Path | None =
     log.info("box edge %.3f nm holds %d waters", edge, cfg.md.n_waters)
 
 
-def _speeds(phases: list) -> dict[str, dict[str, float]]:
-    return {p.name: {"ps": p.ps, "wall_s": round(p.wall_s, 2), "ns_per_day": p.ns_per_day} for p in phases}
+def _speeds(phases: list) -> dict[str, PhaseSpeed]:
+    return {p.name: PhaseSpeed(p.ps, round(p.wall_s, 2), p.ns_per_day) for p in phases}
 
 
 def production_stage(
@@ -123,17 +124,9 @@ def production_stage(
     )
     write_trajectory(outputs["h5"], traj)
     write_for_people(traj, mol.top, outputs["pdb"], outputs["xtc"])
-    summary = {
-        "molecule": name,
-        "frames": traj.n_frames,
-        "timestep_ps": traj.timestep,
-        "seed": seed,
-        "box_edge_nm": edge,
-        "n_waters": cfg.md.n_waters,
-        "phases": _speeds(phases),
-        "checks": check_summary(mol, traj.pos),
-    }
-    atomic_write_text(outputs["json"], json.dumps(summary, indent=2) + "\n")
+    summary = MDSummary(name, traj.n_frames, traj.timestep, seed, edge, cfg.md.n_waters, _speeds(phases),
+                        check_summary(mol, traj.pos))  # fmt: skip
+    summary.write(outputs["json"])
 
 
 def vacuum_hot_stage(
