@@ -8,13 +8,13 @@ BIN := $(VENV)/bin
 CORES ?= $(shell nproc)
 CONFIG ?=
 
-.PHONY: run test setup gromacs compiler lint dry-run clean
+.PHONY: run test setup gromacs compiler slurm lint dry-run clean
 
 run: setup
 	$(BIN)/scoredyn check-config $(CONFIG)
 	$(BIN)/snakemake --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG))
 
-test: setup
+test: setup slurm
 	$(BIN)/pytest -q -ra
 
 lint: setup
@@ -55,6 +55,31 @@ compiler:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ python3-dev >/dev/null; \
 	else \
 		echo "note: no g++ or no Python headers; SD rollouts will run uncompiled, about half as fast" >&2; \
+	fi
+
+# Slurm for tests/integration/test_slurm.py, which starts its own one-node cluster on 127.0.0.1
+# (daemons, client, munge, and slurmdbd with MariaDB for sacct). The packages' own services are
+# not started: a policy-rc.d that refuses them is in place during the install unless one exists.
+# Without apt or root the Slurm test skips itself.
+SLURM_PACKAGES := slurmctld slurmd slurm-client munge slurmdbd mariadb-server
+SLURM_PROGRAMS := slurmctld slurmd sbatch sacct munged slurmdbd mariadbd mariadb-install-db
+slurm:
+	@missing=""; for p in $(SLURM_PROGRAMS); do \
+		command -v $$p >/dev/null 2>&1 || [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+		echo "Slurm: $$(PATH=$$PATH:/usr/sbin slurmd -V)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "Slurm not found ($$missing): installing Debian's $(SLURM_PACKAGES)"; \
+		policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy=1; \
+		fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(SLURM_PACKAGES) >/dev/null; rc=$$?; \
+		if [ -n "$$policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+		exit $$rc; \
+	else \
+		echo "note: no Slurm ($$missing missing) and no apt-get as root; the Slurm test will be skipped" >&2; \
 	fi
 
 # The virtual environment: torch 2.13.0 first when no torch is installed (a newer torch
