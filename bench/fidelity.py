@@ -395,7 +395,7 @@ def main() -> None:
         if not Path(path).is_file():
             raise SystemExit(f"--models {spec}: no such model file; write it as LABEL=PATH")
         evaluated.append((label, Path(path), float("nan")))
-    anchored = {model: load_model(model)[1]["anchor"] is not None for _, model, _ in evaluated}
+    anchored = {model: load_model(model)[1].anchor is not None for _, model, _ in evaluated}
     runs = [(name, model, wall, fast) for name, model, wall in evaluated for fast in args.fast]
     for name, model, wall, fast in runs:
         if fast != args.fast[0] and not anchored[model]:

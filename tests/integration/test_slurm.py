@@ -164,7 +164,7 @@ def test_tiny_config_through_the_slurm_profile_on_a_one_node_cluster(slurm, tmp_
     from scoredyn.model.checkpoint import load_model
 
     _, meta = load_model(run / "model" / "model.pt")
-    assert meta["lag_ps"] == 1.0
+    assert meta.lag_ps == 1.0
     sd = read_trajectory(run / "sd" / "alanine-dipeptide" / "production.h5")
     assert sd.pos.shape == (21, 22, 3) and np.isfinite(sd.pos).all()
     assert read_trajectory(run / "sd" / "alanine-dipeptide" / "conditional_alpha.h5").pos.shape == (4, 6, 22, 3)

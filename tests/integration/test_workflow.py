@@ -135,7 +135,7 @@ def test_tiny_config_end_to_end(tmp_path):
     assert summary["possible_pairs"] >= summary["train_pairs"] + summary["val_pairs"] > 0
     assert {s["molecule"] for s in summary["sources"]} == {"alanine-dipeptide", "ethane"}
     net, meta = load_model(tmp_path / "results" / "tiny" / "model" / "model.pt")
-    assert meta["lag_ps"] == 1.0 and meta["vocabulary"] == summary["vocabulary"] and net.cfg.width == 16
+    assert meta.lag_ps == 1.0 and meta.vocabulary == summary["vocabulary"] and net.cfg.width == 16
     metrics = pd.read_csv(tmp_path / "results" / "tiny" / "model" / "metrics.csv")
     assert list(metrics["step"]) == [10, 20] and metrics["val_loss"].notna().all()
     assert drawn(tmp_path / "results" / "tiny" / "model" / "loss.png")
@@ -216,7 +216,7 @@ def test_tiny_config_end_to_end(tmp_path):
 
     # the DFF baseline: a denoiser, Brownian-dynamics frames as far apart as SD's, the same outputs
     _, dff_meta = load_model(tmp_path / "results" / "tiny" / "dff" / "model.pt", kind="dff")
-    assert dff_meta["objective"] == {"kind": "dff", "sigma_A": [0.02, 0.05], "duplicates": 4}
+    assert dff_meta.objective == {"kind": "dff", "sigma_A": [0.02, 0.05], "duplicates": 4}
     dff = tmp_path / "results" / "tiny" / "dff" / "alanine-dipeptide"
     prod = read_trajectory(dff / "production.h5")
     assert prod.pos.shape == (21, 22, 3) and prod.timestep == 1.0 and np.isfinite(prod.pos).all()

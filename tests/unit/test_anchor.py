@@ -131,13 +131,13 @@ def test_the_model_records_its_anchor_and_a_version_2_file_has_none(tmp_path):
     data = PairData(tmp_path / "d.h5", anchor=cfg.anchor)
     train(cfg, data, None, tmp_path / "w", tmp_path / "model.pt", tmp_path / "m.csv", progress=False)
     _, meta = load_model(tmp_path / "model.pt")
-    assert meta["version"] == 3 and meta["anchor"]["kind"] == "torsions"
-    assert_same_geometry(IdealGeometry.from_dict(meta["anchor"]["molecules"]["chain"]), data.geometries["chain"])
+    assert meta.version == 3 and meta.anchor["kind"] == "torsions"
+    assert_same_geometry(IdealGeometry.from_dict(meta.anchor["molecules"]["chain"]), data.geometries["chain"])
     rec = torch.load(tmp_path / "model.pt", weights_only=True)
     rec["version"] = 2
     del rec["anchor"]
     torch.save(rec, tmp_path / "v2.pt")
-    assert load_model(tmp_path / "v2.pt")[1]["anchor"] is None  # moves from the frames, as it was trained
+    assert load_model(tmp_path / "v2.pt")[1].anchor is None  # moves from the frames, as it was trained
 
 
 def test_a_dataset_without_bonds_gets_one_clear_error_for_the_anchor(tmp_path):
@@ -270,7 +270,7 @@ def test_pairs_carry_each_structures_rotatable_torsions_and_a_signed_model_sampl
     train(cfg, data, data, tmp_path / "w", tmp_path / "model.pt", tmp_path / "m.csv", progress=False)
     net, meta = load_model(tmp_path / "model.pt")
     assert net.cfg.torsion_features and net.cfg.torsion_head
-    geometry = IdealGeometry.from_dict(meta["anchor"]["molecules"]["chain"])
+    geometry = IdealGeometry.from_dict(meta.anchor["molecules"]["chain"])
     types, solver = torch.zeros(6, dtype=torch.long), SolverConfig("dpm2", 3)
     sampler = DisplacementSampler(net, VPSchedule(), solver, types, anchor=geometry)
     r = torch.as_tensor(pos[:3], dtype=torch.float32)

@@ -36,8 +36,8 @@ def test_reference_only_file_trains_and_model_reloads(dataset, tmp_path):
     assert list(df["step"]) == [5, 10] and np.isfinite(df["train_loss"]).all()
     assert {"val_loss", "val_loss_tau_0_0.05", "samples_per_s"} <= set(df.columns)
     net, meta = load_model(tmp_path / "a" / "model.pt")
-    assert meta["vocabulary"] == ["C", "H", "O"] and meta["lag_ps"] == 1.0 and meta["kind"] == "sd"
-    assert meta["schedule"].data_scale == 2.0 and net.cfg.width == 16
+    assert meta.vocabulary == ["C", "H", "O"] and meta.lag_ps == 1.0 and meta.kind == "sd"
+    assert meta.schedule.data_scale == 2.0 and net.cfg.width == 16
     raw = torch.load(tmp_path / "a" / "model.pt", weights_only=True)  # a plain, safe file
     assert set(raw) >= {"state_dict", "network", "vocabulary", "lag_ps", "schedule"}
 
@@ -61,7 +61,7 @@ def test_denoising_force_field_trains_in_the_same_loop_and_resumes(dataset, tmp_
     assert not any(c.startswith("val_loss_tau") for c in df.columns)  # no diffusion-time buckets
     assert df["train_loss"].iloc[0] < 1.5  # a denoising loss: 1 for a zero prediction
     net, meta = load_model(tmp_path / "once" / "model.pt", kind="dff")
-    assert meta["kind"] == "dff" and meta["objective"]["sigma_A"] == [0.05, 0.2]
+    assert meta.kind == "dff" and meta.objective["sigma_A"] == [0.05, 0.2]
     assert net.cfg.skip_var == 0.0  # the Gaussian skip belongs to SD's displacement model
     with pytest.raises(CheckpointError, match=r"holds a denoising force field .* score-dynamics model .* is needed"):
         load_model(tmp_path / "once" / "model.pt")
@@ -72,7 +72,7 @@ def test_denoising_force_field_trains_in_the_same_loop_and_resumes(dataset, tmp_
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
     run(dataset, tmp_path / "twice", 10)  # an SD objective does not resume a DFF checkpoint
-    assert load_model(tmp_path / "twice" / "model.pt")[1]["kind"] == "sd"
+    assert load_model(tmp_path / "twice" / "model.pt")[1].kind == "sd"
 
 
 def test_unreadable_checkpoint_gives_one_clear_error(tmp_path):
@@ -115,8 +115,8 @@ def test_ema_warms_up_and_forgets_the_initial_weights():
 def test_model_records_its_edge_convention_and_a_version_1_file_loads_as_trained(dataset, tmp_path):
     run(dataset, tmp_path / "new", 5)
     net, meta = load_model(tmp_path / "new" / "model.pt")
-    assert meta["version"] == 3 and net.cfg.equivariant and net.cfg.position_scale == 2.0
-    assert meta["anchor"] is None  # trained on the frames themselves
+    assert meta.version == 3 and net.cfg.equivariant and net.cfg.position_scale == 2.0
+    assert meta.anchor is None  # trained on the frames themselves
     # a model written before the convention was recorded: the paper's network, positions in Angstrom
     cfg = TrainConfig(steps=5, architecture="paper", position_scale=1.0, **SMALL)
     train(cfg, PairData(dataset), None, tmp_path / "old", tmp_path / "old" / "model.pt", tmp_path / "old" / "m.csv",
@@ -128,7 +128,7 @@ def test_model_records_its_edge_convention_and_a_version_1_file_loads_as_trained
     torch.save(rec, tmp_path / "v1.pt")
     old, _ = load_model(tmp_path / "old" / "model.pt")
     v1, meta = load_model(tmp_path / "v1.pt")
-    assert meta["version"] == 1 and v1.cfg.position_scale == 1.0 and not v1.cfg.equivariant
+    assert meta.version == 1 and v1.cfg.position_scale == 1.0 and not v1.cfg.equivariant
     b = PairData(dataset, "val").batch(torch.arange(4))
     tau = torch.full((4,), 0.2)
     torch.testing.assert_close(v1(b.z, tau, b.r, b.types, b.batch), old(b.z, tau, b.r, b.types, b.batch))
@@ -208,7 +208,7 @@ def test_residual_weighting_and_input_scaling_train_validate_plainly_and_are_rec
     assert np.isfinite(df["train_loss"]).all()
     assert df["val_loss"].iloc[-1] != df["val_loss_train_draw"].iloc[-1]  # plain loss, and the weighted one
     net, meta = load_model(tmp_path / "model.pt")
-    assert meta["objective"]["loss_weighting"] == "residual" and net.cfg.input_scaling
+    assert meta.objective["loss_weighting"] == "residual" and net.cfg.input_scaling
     plain = run(dataset, tmp_path, 10)  # the noise weighting starts afresh instead of resuming
     assert list(plain["step"]) == [5, 10]
     with pytest.raises(ValueError, match="parametrisation: gaussian_skip"):

@@ -29,6 +29,7 @@ options ``torsion_features`` and ``torsion_head`` are absent from older files an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,30 @@ VERSION = 3
 
 class CheckpointError(ScoredynError):
     """A model or checkpoint file is missing, unreadable or of another kind."""
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """What a ``model.pt`` records beside its weights (the module text lists the keys):
+    :func:`model_record` writes it, :func:`load_model` reads it back with the network."""
+
+    path: Path
+    kind: str  # sd or dff
+    version: int
+    lag_ps: float
+    vocabulary: list[str]  # atom-type labels by index
+    atom_types: str  # what the labels are: types, elements or names
+    schedule: VPSchedule
+    objective: dict[str, Any]  # the training objective's record, with its kind
+    network: dict[str, Any]  # the NetworkConfig
+    anchor: dict[str, Any] | None  # the anchor record; None for a model conditioned on the frames
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any], path: Path | str, schedule: VPSchedule) -> ModelFile:
+        kind = rec.get("kind", "sd")
+        return cls(Path(path), kind, int(rec.get("version", 1)), float(rec["lag_ps"]), list(rec["vocabulary"]),
+                   str(rec["atom_types"]), schedule, dict(rec.get("objective") or {"kind": kind}),
+                   dict(rec["network"]), rec.get("anchor"))  # fmt: skip
 
 
 def save_torch(obj: dict[str, Any], path: Path | str) -> Path:
@@ -101,11 +126,11 @@ def model_record(
 
 def load_model(
     path: Path | str, device: str | torch.device = "cpu", kind: str = "sd"
-) -> tuple[ScoreNetwork, dict[str, Any]]:
+) -> tuple[ScoreNetwork, ModelFile]:
     """Rebuild the network of ``model.pt`` with its EMA weights, in eval mode.
 
-    Returns the network and the file's metadata (vocabulary, lag, schedule, ...). The
-    file must hold a model of ``kind`` (``sd`` or ``dff``).
+    Returns the network and the file's :class:`ModelFile` record (vocabulary, lag, schedule,
+    ...). The file must hold a model of ``kind`` (``sd`` or ``dff``).
     """
     rec = load_torch(path)
     if rec.get("format") != FORMAT:
@@ -130,7 +155,8 @@ def load_model(
         net = create_model(net_cfg, schedule, rec["state_dict"])
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not fit the stored network ({str(exc)[:200]})") from None
-    meta = {k: v for k, v in rec.items() if k != "state_dict"}
-    meta["schedule"] = schedule
-    meta["anchor"] = rec.get("anchor")  # None before version 3
+    try:
+        meta = ModelFile.from_record(rec, path, schedule)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: its record lacks or garbles {exc}; train again with this scoredyn") from None
     return net.to(device).eval(), meta

@@ -28,7 +28,7 @@ from scoredyn.errors import ConfigError, ScoredynError
 from scoredyn.io import claim_workdir
 from scoredyn.md.topology import resolve_molecule
 from scoredyn.model.anchor import IdealGeometry
-from scoredyn.model.checkpoint import CheckpointError, load_model
+from scoredyn.model.checkpoint import CheckpointError, ModelFile, load_model
 from scoredyn.model.transfer import TrainedMolecule, transfer_geometry
 from scoredyn.molecules import ResolvedMolecule
 from scoredyn.rollout.constraints import HBondConstraints
@@ -107,15 +107,15 @@ class RolloutSystem:
         self.method, self.molecule_name = method, name
         self.device = pick_device(roll.device)
         net, meta = load_model(model, self.device, kind=method)
-        self.lag_ps = float(meta["lag_ps"])
+        self.lag_ps = meta.lag_ps
         self.molecule: ResolvedMolecule = resolve_molecule(cfg.molecule(name), topdir)
         if self.molecule.top.n_atoms != reference.n_atoms:
             raise ScoredynError(
                 f"{ref_path}: has {reference.n_atoms} atoms but the topology in {topdir} has "
                 f"{self.molecule.top.n_atoms}; rebuild both from the same md_topology run"
             )
-        labels = atom_labels(reference, meta["atom_types"], ref_path)
-        vocabulary = list(meta["vocabulary"])
+        labels = atom_labels(reference, meta.atom_types, ref_path)
+        vocabulary = list(meta.vocabulary)
         unknown = sorted(set(labels) - set(vocabulary))
         if unknown:
             raise CheckpointError(
@@ -242,28 +242,28 @@ class BuiltMover:
     how: dict[str, object]
 
 
-def build_sd(system: RolloutSystem, cfg: Config, net: torch.nn.Module, meta: dict, types: torch.Tensor,
+def build_sd(system: RolloutSystem, cfg: Config, net: torch.nn.Module, meta: ModelFile, types: torch.Tensor,
              dtype: torch.dtype, labels: list[str], reference: Trajectory, model: Path) -> BuiltMover:  # fmt: skip
     """SD: the score model's displacements drawn by ``rollout.solver``'s ODE integration."""
     roll, solver = cfg.rollout, cfg.rollout.solver
-    redraw = meta["anchor"] is not None and roll.fast_coordinates == "redraw"
-    if meta["anchor"] is not None and meta["anchor"].get("slow_targets") and not redraw:
+    redraw = meta.anchor is not None and roll.fast_coordinates == "redraw"
+    if meta.anchor is not None and meta.anchor.get("slow_targets") and not redraw:
         raise ConfigError(
             f"{model}: trained on the slow parts of the MD frames (train.slow_targets), its moves carry "
             "no bond or angle vibrations of their own; set rollout.fast_coordinates to redraw"
         )
-    anchor = system.anchor_geometry(meta["anchor"], system.molecule_name, reference, model, redraw, labels)
-    mover = DisplacementSampler(net, meta["schedule"], solver, types, system.device, dtype, chunk=roll.chunk,
+    anchor = system.anchor_geometry(meta.anchor, system.molecule_name, reference, model, redraw, labels)
+    mover = DisplacementSampler(net, meta.schedule, solver, types, system.device, dtype, chunk=roll.chunk,
                                 compile=roll.compile, anchor=anchor, redraw=redraw)  # fmt: skip
     how = {"solver": solver.name, "solver_steps": solver.steps, "evaluations_per_sample": solver.evaluations}
     return BuiltMover(mover, solver.label(), how)
 
 
-def build_dff(system: RolloutSystem, cfg: Config, net: torch.nn.Module, meta: dict, types: torch.Tensor,
+def build_dff(system: RolloutSystem, cfg: Config, net: torch.nn.Module, meta: ModelFile, types: torch.Tensor,
               dtype: torch.dtype, labels: list[str], reference: Trajectory, model: Path) -> BuiltMover:  # fmt: skip
     """The DFF baseline: Brownian dynamics in the denoiser's force, frames as far apart as SD's."""
     dynamics = DffDynamics.from_config(cfg)
-    obj = meta["objective"]
+    obj = meta.objective
     mover = LangevinSampler(
         net, DenoiserObjective(tuple(obj["sigma_A"]), obj["duplicates"]), types,
         dynamics.temperature_K, dynamics.friction_amu_per_ps, dynamics.timestep_fs / 1000.0,
