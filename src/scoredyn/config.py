@@ -391,6 +391,10 @@ def _cross_checks(cfg: dict[str, Any], where: str) -> None:
 #: order figures show them: the MD reference, SD, and the DFF baseline.
 METHOD_NAMES = {"md": "MD", "sd": "SD", "dff": "DFF"}
 
+#: The ``dff`` keys that change the trained denoiser; the others change only its dynamics, so
+#: the rules retrain on these alone.
+DFF_TRAINING_KEYS = ("sigma_A", "duplicates", "steps")
+
 #: Largest D dt / sigma^2 of the DFF's Brownian dynamics (see :func:`dff_stability`).
 MAX_DFF_STABILITY = 0.5
 

@@ -130,6 +130,12 @@ def test_each_typed_section_has_exactly_the_schemas_keys(section):
     assert set(section_fields(SECTIONS[section])) == keys
 
 
+def test_the_dff_training_keys_are_dff_keys():
+    from scoredyn.config import DFF_TRAINING_KEYS, DFFConfig, section_fields
+
+    assert set(DFF_TRAINING_KEYS) < set(section_fields(DFFConfig)) and "friction_amu_per_ps" not in DFF_TRAINING_KEYS
+
+
 def test_the_typed_sections_carry_the_validated_values():
     from scoredyn.diffusion.settings import SolverConfig
 

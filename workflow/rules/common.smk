@@ -2,7 +2,12 @@
 import re
 from pathlib import Path
 
-from scoredyn.config import load_config, solver_names, with_molecule_root
+from scoredyn.config import (
+    DFF_TRAINING_KEYS,
+    load_config,
+    solver_names,
+    with_molecule_root,
+)
 from scoredyn.errors import ScoredynError
 from scoredyn.layout import Layout
 
@@ -182,16 +187,12 @@ def dff_enabled():
     return CFG.dff.enabled
 
 
-#: the dff keys that change the trained denoiser (the others only change its dynamics)
-DFF_TRAIN_KEYS = ("sigma_A", "duplicates", "steps")
-
-
 def dff_train_settings():
-    return {k: v for k, v in config["dff"].items() if k in DFF_TRAIN_KEYS}
+    return {k: v for k, v in config["dff"].items() if k in DFF_TRAINING_KEYS}
 
 
 def dff_dynamics_settings():
-    return {k: v for k, v in config["dff"].items() if k not in DFF_TRAIN_KEYS}
+    return {k: v for k, v in config["dff"].items() if k not in DFF_TRAINING_KEYS}
 
 
 def learned_methods():
