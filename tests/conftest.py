@@ -67,19 +67,16 @@ def ala2_resolved():
 
 @pytest.fixture
 def rollout_summary():
-    """A factory of rollout summaries: one replica of 1000 SD steps of 1 ps in ``wall_s`` seconds,
-    ``**fields`` replacing any field."""
+    """A factory of rollout summaries: ``replicas`` replicas of ``steps`` SD steps of 1 ps in ``wall_s``
+    seconds, the speeds as :meth:`RolloutResult.speed` derives them, ``**fields`` replacing any field."""
+    from scoredyn.rollout.engine import RolloutResult
     from scoredyn.rollout.summary import RolloutSummary
 
     def make(wall_s: float = 86.4, replicas: int = 1, steps: int = 1000, **fields) -> RolloutSummary:
-        ps = steps * 1.0
-        per_replica = ps / wall_s
+        zeros = np.zeros(replicas, dtype=int)
+        result = RolloutResult(np.zeros((replicas, steps + 1, 1, 3)), zeros, zeros, wall_s, 60 * steps, zeros)
         base = dict(molecule="m", method="SD", lag_ps=1.0, device="cpu", threads=1, seed=1, model="abc",
-                    replicas=replicas, steps=steps, simulated_ps_per_replica=ps, wall_s=wall_s,
-                    ps_per_s=per_replica, ns_per_day=per_replica * 86.4, aggregate_ps_per_s=per_replica * replicas,
-                    aggregate_ns_per_day=per_replica * replicas * 86.4, evaluations_per_step=60.0, rejections=0,
-                    rejections_per_100k_steps=0.0, rejected_fraction=0.0, rollbacks=0, violations=0,
-                    rejections_per_replica_max=0, checks={})  # fmt: skip
+                    rejections_per_replica_max=0, checks={}, **result.speed(1.0))  # fmt: skip
         return RolloutSummary(**(base | fields))
 
     return make

@@ -30,21 +30,14 @@ EVALUATION_FILES = {"dihedrals": "dihedrals.png", "dihedral_profiles": "dihedral
 
 
 def read_structure_A(path: Path) -> np.ndarray:
-    """Positions [N, 3] in Angstrom of a .gro or .pdb file (the first frame)."""
-    from scoredyn.md.topology import read_gro_positions
+    """Positions [N, 3] in Angstrom of a .gro or .pdb file (:func:`~scoredyn.molecules.structure_positions_A`)."""
+    from scoredyn.molecules import structure_positions_A
 
     if not path.is_file():
         raise ScoredynError(f"{path}: no such structure file; pass a .gro or .pdb of the molecule")
-    if path.suffix == ".gro":
-        return 10.0 * read_gro_positions(path)[0]
-    if path.suffix == ".pdb":
-        import MDAnalysis as mda
-
-        try:
-            return np.asarray(mda.Universe(str(path)).atoms.positions, dtype=np.float64)
-        except Exception as exc:  # MDAnalysis raises many kinds for a malformed file
-            raise ScoredynError(f"{path}: not a readable PDB ({exc}); check the file") from None
-    raise ScoredynError(f"{path}: a structure must be .gro or .pdb, not {path.suffix or 'without a suffix'}")
+    if path.suffix.lower() not in (".gro", ".pdb"):
+        raise ScoredynError(f"{path}: a structure must be .gro or .pdb, not {path.suffix or 'without a suffix'}")
+    return structure_positions_A(path)
 
 
 def _molecule_config(cfg: Config, name: str | None, structure: Path, topology: Path) -> tuple[Config, str]:

@@ -287,12 +287,12 @@ class Config:
         return self.override(rollout=roll)
 
     def dff_temperature_K(self) -> float:
-        """Temperature of the DFF's dynamics: ``dff.temperature_K``, else the MD's."""
-        return self.dff.temperature_K if self.dff.temperature_K is not None else self.md.temperature_K
+        """Temperature of the DFF's dynamics (:func:`dff_temperature_K`)."""
+        return dff_temperature_K(self.raw["dff"], self.md.temperature_K)
 
     def dff_stability(self) -> float:
-        """D dt / sigma_low^2 of the DFF's Brownian dynamics (see :func:`dff_stability`)."""
-        return dff_stability(asdict(self.dff) | {"temperature_K": self.dff_temperature_K()}, self.md.temperature_K)
+        """D dt / sigma_low^2 of the DFF's Brownian dynamics (:func:`dff_stability`)."""
+        return dff_stability(self.raw["dff"], self.md.temperature_K)
 
     @property
     def molecules(self) -> list[str]:

@@ -420,8 +420,9 @@ def load_molecule(name: str, root: Path | str | None = None, defined: dict[str, 
     return parse_molecule(raw, name, path, path.parent)
 
 
-def structure_atoms(path: Path) -> int:
-    """The number of atoms of a .pdb or .gro structure file, each with three finite coordinates.
+def structure_positions_A(path: Path) -> np.ndarray:
+    """Positions [N, 3] in Angstrom of a .pdb or .gro structure file, each atom with three finite
+    coordinates.
 
     Raises
     ------
@@ -431,14 +432,13 @@ def structure_atoms(path: Path) -> int:
     if path.suffix.lower() == ".gro":
         from scoredyn.md.topology import read_gro_positions
 
-        pos = read_gro_positions(path)[0]  # [N, 3]; names the first line it cannot read
+        pos = 10.0 * read_gro_positions(path)[0]  # [N, 3]; names the first line it cannot read
         bad = np.flatnonzero(~np.isfinite(pos).all(axis=1))
         if len(bad):
             raise MoleculeError(f"{path}: line {bad[0] + 3} has no three finite coordinates; fix the line, "
                                 "or regenerate the file")  # fmt: skip
-        rows = len(pos)
     else:  # PDB: x, y, z in columns 31-54
-        rows = 0
+        rows = []
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
             if not line.startswith(("ATOM", "HETATM")):
                 continue
@@ -451,10 +451,16 @@ def structure_atoms(path: Path) -> int:
                     f"{path}: line {number} has no three finite coordinates (columns 31-54); fix or complete the "
                     "line, or regenerate the file"
                 )
-            rows += 1
-    if not rows:
+            rows.append(xyz)
+        pos = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    if not len(pos):
         raise MoleculeError(f"{path}: holds no atoms; give a .pdb with ATOM/HETATM lines or a .gro file")
-    return rows
+    return pos
+
+
+def structure_atoms(path: Path) -> int:
+    """The number of atoms of a .pdb or .gro structure file (:func:`structure_positions_A`)."""
+    return len(structure_positions_A(path))
 
 
 def _check_files(raw: dict[str, Any], path: Path, base: Path) -> None:
