@@ -53,7 +53,11 @@ def _estimate(args: argparse.Namespace) -> None:
     small = load_config(merge_configs([args.base, *args.small]))
     target = load_config(merge_configs([args.base, *args.config]))
     results = args.results or Layout.of_run(small.run).root
-    table = estimate(target, small, measure(small, results))
+    rates = measure(small, results)
+    if args.write_rates:
+        rates.write(args.write_rates)
+        print(f"{args.write_rates}: the rates of run {small.run!r} in {results}; give it as requests.rates")
+    table = estimate(target, rates)
     print(f"estimated cost of run {target.run!r}, from the measured run {small.run!r} in {results}:")
     for r in table.itertuples():
         print(f"  {r.what:<22} {r.amount:>12,.1f} {r.unit:<28} ({r._4})")
@@ -116,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--small", type=Path, nargs="*", default=[],
                    help="the measured run's config file(s) over --base (default: none, i.e. the demo)")  # fmt: skip
     e.add_argument("--results", type=Path, default=None, help="its results folder (default: results/<run>)")
+    e.add_argument("--write-rates", type=Path, default=None, metavar="FILE",
+                   help="also write the measured rates to FILE, for requests.rates (the cluster requests)")  # fmt: skip
     e.set_defaults(func=_estimate)
     r = sub.add_parser("rollout", help="simulate a molecule with a trained model, outside Snakemake")
     r.add_argument("model", type=Path, help="model.pt of the train rule")

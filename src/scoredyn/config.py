@@ -24,7 +24,7 @@ import yaml
 
 from scoredyn.diffusion.settings import SolverConfig
 from scoredyn.errors import ConfigError
-from scoredyn.schema import validate
+from scoredyn.schema import coerce_scalars, validate
 from scoredyn.units import KB_KJ_PER_MOL_K, KJ_PER_G_IN_A2_PER_PS2
 
 if TYPE_CHECKING:
@@ -242,6 +242,15 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class RequestsConfig:
+    rates: Path | None  # None: the package's rates (scoredyn.costs.default_rates_path)
+    safety_factor: float
+    min_runtime_min: int
+    max_runtime_min: int
+    max_mem_mb: int
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated config, one typed section per key; ``raw`` keeps the validated dict
     (defaults filled in) for :meth:`override` and for writing the config out."""
@@ -259,6 +268,7 @@ class Config:
     dff: DFFConfig
     rollout: RolloutConfig
     evaluation: EvaluationConfig
+    requests: RequestsConfig
     raw: dict[str, Any]
 
     def molecule(self, name: str) -> Molecule:
@@ -440,7 +450,8 @@ def validate_config(raw: dict[str, Any], where: str = "config", schema_path: str
     """
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: the config must be a mapping of keys to values, got {type(raw).__name__}")
-    cfg = validate(copy.deepcopy(raw), config_schema(schema_path), where, ConfigError)
+    schema = config_schema(schema_path)
+    cfg = validate(coerce_scalars(copy.deepcopy(raw), schema), schema, where, ConfigError)
     cfg["molecules"].setdefault("evaluate", list(cfg["molecules"]["train"]))
     cfg["train"].setdefault("seed", cfg["seed"])
     cfg["rollout"].setdefault("seed", cfg["seed"])
@@ -531,6 +542,7 @@ def _solver(d: dict[str, Any]) -> SolverConfig:
 def build_config(cfg: dict[str, Any]) -> Config:
     """The typed sections of a validated config dict (:func:`validate_config`'s output)."""
     md, g, ds, roll, ev, dff = cfg["md"], cfg["gromacs"], cfg["dataset"], cfg["rollout"], cfg["evaluation"], cfg["dff"]
+    req = cfg["requests"]
     scalar = {k: v for k, v in roll.items() if k not in ("solver", "production", "conditional")}
     cond = roll["conditional"]
     states = tuple(cond["states"]) if "states" in cond else None
@@ -567,6 +579,7 @@ def build_config(cfg: dict[str, Any]) -> Config:
             training_sizes=tuple(ev["training_sizes"]),
             sweep=Sweep(tuple(_solver(x) for x in ev["sweep"]["solvers"]), ev["sweep"].get("time_ns")),
         ),
+        requests=RequestsConfig(**(req | {"rates": Path(req["rates"]) if req["rates"] else None})),
         raw=cfg,
     )
 
@@ -580,6 +593,7 @@ SECTIONS = {
     "dff": DFFConfig,
     "rollout": RolloutConfig,
     "evaluation": EvaluationConfig,
+    "requests": RequestsConfig,
 }
 
 

@@ -1,14 +1,10 @@
 """What a config will cost, extrapolated from a small run that finished on this machine.
 
 Rates come from the small run's own measurements (mdrun's ns/day, training samples/s,
-SD ps/s), which stay right when a job was resumed, and scale to the target config:
-
-- MD: CPU-seconds per ps grow with the number of atoms times the cube of the cut-off
-  (the real-space pair work of PME dominates at these sizes);
-- training: seconds per sample grow with width^2 x blocks (the edge MLPs);
-- SD: seconds per network evaluation grow the same way, per replica-step;
-- disk: bytes per ps of trajectory (solute files and GROMACS working files, the latter
-  scaled by atoms), bytes per training pair.
+SD ps/s, and the peak memory of each job in its Snakemake benchmark), which stay right when a
+job was resumed, and scale to the target config as :mod:`scoredyn.costs` says. Disk: bytes per
+ps of trajectory (solute files and GROMACS working files, the latter scaled by atoms), bytes
+per training pair.
 
 The numbers are estimates for planning a cluster allocation, good to a factor of about 2.
 """
@@ -16,19 +12,17 @@ The numbers are estimates for planning a cluster allocation, good to a factor of
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import socket
 from pathlib import Path
 
 import pandas as pd
 
 from scoredyn.config import Config
+from scoredyn.costs import Rates, Scale, box_atoms
 from scoredyn.errors import ScoredynError
 from scoredyn.layout import Layout
 from scoredyn.md.summary import MDSummary
 from scoredyn.rollout.summary import RolloutSummary
-
-#: atoms per water molecule of each water model
-WATER_SITES = {"tip3p": 3, "spc": 3, "spce": 3, "tip4p": 4, "tip4pew": 4, "tip5p": 5}
 
 
 def _need(path: Path) -> Path:
@@ -41,26 +35,13 @@ def _json(path: Path) -> dict:
     return json.loads(_need(path).read_text())
 
 
-def _box_atoms(cfg: Config) -> float:
-    return cfg.md.n_waters * WATER_SITES.get(cfg.md.water_model, 4)
-
-
-def _net_cost(cfg: Config) -> float:
-    return float(cfg.training.width) ** 2 * cfg.training.n_blocks
-
-
-@dataclass(frozen=True)
-class Rates:
-    """Measured on the small run."""
-
-    md_cpu_s_per_ps: float  # per CPU thread-second, in the small run's box
-    train_s_per_sample: float
-    train_device: str
-    sd_s_per_evaluation_step: float  # one replica, one network evaluation
-    sd_device: str
-    md_bytes_per_ps: float  # solute h5 + xtc
-    run_bytes_per_ps: float  # GROMACS working files of the production
-    dataset_bytes_per_pair: float
+def peak_rss_mb(benchmark: Path) -> float:
+    """The largest max_rss (MB) of a Snakemake benchmark file (one row per repeat)."""
+    table = pd.read_csv(_need(benchmark), sep="\t")
+    rss = pd.to_numeric(table["max_rss"], errors="coerce").dropna()
+    if rss.empty:
+        raise ScoredynError(f"{benchmark}: no max_rss measured (Snakemake's benchmark needs psutil); rerun the job")
+    return float(rss.max())
 
 
 def measure(small: Config, results: Path) -> Rates:
@@ -84,6 +65,7 @@ def measure(small: Config, results: Path) -> Rates:
     run_bytes = sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file()) if run_dir.is_dir() else 0
     solute = sum(p.stat().st_size for p in (tree.md_production(mol, "h5"), tree.md_production(mol, "xtc"))
                  if p.is_file())  # fmt: skip
+    bench = tree.benchmarks
     return Rates(
         md_cpu_s_per_ps=md_cpu,
         train_s_per_sample=1.0 / samples_per_s,
@@ -93,14 +75,19 @@ def measure(small: Config, results: Path) -> Rates:
         md_bytes_per_ps=solute / md_ps,
         run_bytes_per_ps=run_bytes / md_ps,
         dataset_bytes_per_pair=tree.dataset.stat().st_size / pairs,
+        md_rss_mb=peak_rss_mb(bench / "md" / mol / "production.tsv"),
+        train_rss_mb=peak_rss_mb(bench / "train.tsv"),
+        sd_rss_mb=peak_rss_mb(bench / "sd" / mol / "production.tsv"),
+        scale=Scale.of(small),
+        measured=f"run {small.run} ({mol}) on {socket.gethostname()}: MD on {small.gromacs.threads} threads, "
+        f"training on {train_device}, SD on {sd.device}",
     )
 
 
-def estimate(target: Config, small: Config, rates: Rates) -> pd.DataFrame:
+def estimate(target: Config, rates: Rates) -> pd.DataFrame:
     """One row per cost: what, amount, unit, and how it was derived."""
     md, roll, ev, t = target.md, target.rollout, target.evaluation, target.training
-    box = (_box_atoms(target) / _box_atoms(small)) * (md.cutoff_nm / small.md.cutoff_nm) ** 3
-    cpu_per_ps = rates.md_cpu_s_per_ps * box
+    cpu_per_ps = rates.md_cpu_s(target, 1.0)
     n_eval = len(target.evaluate)
     prod_ps = (md.production_ns * 1000.0 + md.equilibrate_ps) * len(target.molecules)
     starts = {"dihedrals": md.dihedral_starts, "vacuum_hot": md.vacuum_hot}
@@ -111,9 +98,8 @@ def estimate(target: Config, small: Config, rates: Rates) -> pd.DataFrame:
     states = sum(len(target.molecule(m).states) for m in target.evaluate)
     cond_runs = md.conditional_replicas * states
     cond_ps = cond_runs * roll.conditional.time_ps + states * md.equilibrate_ps
-    net = _net_cost(target) / _net_cost(small)
-    train_h = t.steps * t.batch_size * rates.train_s_per_sample * net / 3600.0
-    per_eval = rates.sd_s_per_evaluation_step * net
+    train_h = rates.train_s(target, t.steps) / 3600.0
+    per_eval = rates.evaluation_s(target, 1.0)
     lag = target.dataset.lag_ps
     sd_steps = roll.production.time_ns * 1000.0 / lag * n_eval
     sd_h = sd_steps * roll.solver.evaluations * per_eval / 3600.0
@@ -123,7 +109,7 @@ def estimate(target: Config, small: Config, rates: Rates) -> pd.DataFrame:
     cond_steps = roll.conditional.replicas * roll.conditional.time_ps / lag * states
     cond_h = cond_steps * roll.solver.evaluations * per_eval / 3600.0
     pairs = (md.production_ns * 1000.0 * len(target.train) + start_ps) / lag  # about one pair per lag of data
-    atoms = _box_atoms(target) / _box_atoms(small)
+    atoms = box_atoms(target) / rates.scale.box_atoms
     disk = (prod_ps + start_ps + cond_ps) * (rates.md_bytes_per_ps + rates.run_bytes_per_ps * atoms)
     disk += pairs * rates.dataset_bytes_per_pair
     rows = [

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
+import yaml
 from jsonschema import Draft7Validator, validators
 
 from scoredyn.errors import ScoredynError
@@ -73,6 +74,43 @@ def describe(error: jsonschema.ValidationError) -> str:
     if v in ("minItems", "maxItems", "minLength", "pattern", "uniqueItems"):
         return f"{path} = {error.instance!r}: {error.message}"
     return f"{path}: {error.message}"
+
+
+_PARSED_TYPES = {"integer": (int,), "number": (int, float), "boolean": (bool,), "null": (type(None),)}
+
+
+def coerce_scalars(instance: Any, schema: dict) -> Any:
+    """A copy of ``instance`` whose strings that the schema types as a number, a boolean or null
+    are read as YAML scalars, where the string reads as one of those types.
+
+    Snakemake hands a nested ``--config`` value over as strings (``--config 'dff={enabled: true}'``
+    gives ``{"enabled": "true"}``); read this way it means what it says. A string that does not
+    read as the schema's type stays a string, for the validation to name.
+    """
+    if isinstance(instance, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        out = {}
+        for k, v in instance.items():
+            sub = props.get(k, extra if isinstance(extra, dict) else None)
+            out[k] = coerce_scalars(v, sub) if sub else v
+        return out
+    if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        return [coerce_scalars(v, schema["items"]) for v in instance]
+    if isinstance(instance, str):
+        types = schema.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        if "string" in types or not any(t in _PARSED_TYPES for t in types):
+            return instance
+        try:
+            value = yaml.safe_load(instance)
+        except yaml.YAMLError:
+            return instance
+        wanted = tuple(c for t in types for c in _PARSED_TYPES.get(t, ()))
+        if isinstance(value, bool) and bool not in wanted:
+            return instance
+        return value if isinstance(value, wanted) else instance
+    return instance
 
 
 def validate(instance: Any, schema: dict, where: str, error_class: type[ScoredynError]) -> Any:

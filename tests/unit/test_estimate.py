@@ -27,6 +27,11 @@ def small_run(tmp_path, rollout_summary):
     rollout_summary(100.0, evaluations_per_step=10).write(sd / "production.json")  # 10 ps/s
     (tmp_path / "dataset" / "summary.json").write_text(json.dumps({"sources": [{"train": 90, "val": 10}]}))
     (tmp_path / "dataset" / "dataset.h5").write_bytes(b"x" * 100)
+    bench = tmp_path / "benchmarks"
+    for rel, rss in (("md/alanine-dipeptide/production.tsv", 400.0), ("train.tsv", 800.0),
+                     ("sd/alanine-dipeptide/production.tsv", 500.0)):  # fmt: skip
+        (bench / rel).parent.mkdir(parents=True, exist_ok=True)
+        (bench / rel).write_text(f"s\tmax_rss\n1.0\t{rss}\n")
     return tmp_path
 
 
@@ -41,16 +46,16 @@ def test_costs_scale_with_atoms_cutoff_cubed_and_network_size(tmp_path, rollout_
     rates = measure(small, small_run(tmp_path, rollout_summary))
     assert rates.md_cpu_s_per_ps == pytest.approx(1.0) and rates.train_s_per_sample == pytest.approx(0.01)
     assert rates.sd_s_per_evaluation_step == pytest.approx(0.01) and rates.train_device == "cpu"
-    same = estimate(small, small, rates).set_index("what").amount
+    same = estimate(small, rates).set_index("what").amount
     prod_ps = small.md.production_ns * 1000.0 + small.md.equilibrate_ps
     assert same["MD production"] == pytest.approx(prod_ps / 3600.0)
-    big = estimate(cfg(n_waters=2800, cutoff_nm=1.4), small, rates).set_index("what").amount
+    big = estimate(cfg(n_waters=2800, cutoff_nm=1.4), rates).set_index("what").amount
     assert big["MD production"] / same["MD production"] == pytest.approx(4 * 1.4**3)
     t = small.training
     assert same["training"] == pytest.approx(t.steps * t.batch_size * 0.01 / 3600.0)
     assert "DFF production" not in same
     with_dff = small.override(dff={"enabled": True, "steps": t.steps // 2})
-    dff = estimate(with_dff, small, rates).set_index("what").amount
+    dff = estimate(with_dff, rates).set_index("what").amount
     production_ps = small.rollout.production.time_ns * 1000.0
     assert dff["DFF production"] == pytest.approx(production_ps * 500 * 0.01 / 3600.0)  # 2 fs steps, 1 evaluation
     assert dff["DFF training"] == pytest.approx(same["training"] / 2)
@@ -59,3 +64,26 @@ def test_costs_scale_with_atoms_cutoff_cubed_and_network_size(tmp_path, rollout_
 def test_a_missing_small_run_is_named(tmp_path):
     with pytest.raises(ScoredynError, match="finish the small run"):
         measure(cfg(), tmp_path)
+
+
+def test_rates_round_trip_and_requests_split_long_work(tmp_path, rollout_summary):
+    from scoredyn.costs import Rates
+    from scoredyn.requests import Requests
+
+    small = cfg()
+    rates = measure(small, small_run(tmp_path, rollout_summary))
+    assert rates.md_rss_mb == 400.0 and rates.train_rss_mb == 800.0
+    rates.write(tmp_path / "rates.json")
+    assert Rates.read(tmp_path / "rates.json") == rates
+    # 1 CPU-s per ps: 10 ns on 1 thread is 10^4 s, times 3, plus 5 min start-up
+    req = Requests(small.override(md={"production_ns": 10.0, "equilibrate_ps": 0.0}, gromacs={"threads": 1}), rates)
+    prod = req.md_production()
+    assert prod.runtime == 505 and prod.mem_mb == 1200 and prod.submissions == 1 and prod.retries(1) is None
+    capped = Requests(small.override(md={"production_ns": 1000.0}, requests={"max_runtime_min": 1440}), rates)
+    long = capped.md_production()
+    assert long.runtime == 1440 and long.submissions == 39 and long.retries(1) == 39
+    with pytest.raises(ScoredynError, match="max_mem_mb"):
+        Requests(small.override(requests={"max_mem_mb": 1000}), rates).train()
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ScoredynError, match="--write-rates"):
+        Rates.read(tmp_path / "bad.json")

@@ -8,8 +8,10 @@ from scoredyn.config import (
     solver_names,
     with_molecule_root,
 )
+from scoredyn.diffusion.settings import SolverConfig
 from scoredyn.errors import ScoredynError
 from scoredyn.layout import Layout
+from scoredyn.requests import Requests
 
 
 def _validated_config():
@@ -38,6 +40,19 @@ LOGS = str(LAYOUT.logs)
 BENCH = str(LAYOUT.benchmarks)
 MDP_DIR = str(Path(workflow.basedir) / "resources" / "mdp")
 MOLECULES = {name: CFG.molecule(name) for name in CFG.molecules}
+
+
+def _requests():
+    try:
+        return Requests(CFG)
+    except ScoredynError as exc:
+        raise WorkflowError(f"cluster requests: {exc}") from None
+
+
+# every job's runtime and mem_mb, from measured rates (scoredyn.requests)
+REQUESTS = _requests()
+# the workflow's --retries (the profile's), which a rule's own retries replace: None in a dry run
+RETRIES = getattr(workflow.execution_settings, "retries", 0) or 0
 
 
 def conditional_states(molecule):
@@ -105,19 +120,43 @@ def start_inputs(wildcards):
     return inputs
 
 
-def start_runtime(wildcards):
-    """Wall-time request (minutes) of one short run: equilibration plus the method's run."""
-    if start_method(wildcards.molecule) == "vacuum_hot":
-        run_ps = CFG.md.vacuum_hot.run_ps
-    else:
-        run_ps = CFG.md.dihedral_starts.run_ps
-    return md_runtime_min(CFG.md.equilibrate_ps + run_ps)
+def start_request(attribute):
+    """Named resource function: the request of one diverse start of the molecule's method."""
+
+    def value(wildcards):
+        return getattr(REQUESTS.md_start(start_method(wildcards.molecule)), attribute)
+
+    return value
 
 
-def md_runtime_min(ps, threads=1):
-    """A generous wall-time request (minutes) for ps of solution MD, for cluster profiles."""
-    ns_per_day = 60.0 * (700.0 / CFG.md.n_waters) * threads / 2.0
-    return int(max(10, 3 * 1440 * ps / 1000.0 / ns_per_day + 5))
+def start_retries():
+    """Retries of md_start: the most that a start of any training molecule needs."""
+    methods = {start_method(m) for m in CFG.train} or {"dihedrals"}
+    return max_retries(REQUESTS.md_start(m) for m in methods)
+
+
+def max_retries(requests):
+    """The rule's Snakemake retries for the largest of these requests."""
+    retries = [r.retries(RETRIES) for r in requests]
+    return max(retries, key=lambda n: -1 if n is None else n, default=None)
+
+
+def sweep_request(attribute):
+    """Named resource function: the request of one sweep production with its own solver."""
+
+    def value(wildcards):
+        evaluations = SolverConfig.parse(wildcards.solver).evaluations
+        request = REQUESTS.sd("sd_sweep", sweep_time_ns() * 1000.0, 1, evaluations)
+        return getattr(request, attribute)
+
+    return value
+
+
+def sweep_retries():
+    return max_retries(
+        REQUESTS.sd("sd_sweep", sweep_time_ns() * 1000.0, 1, s.evaluations)
+        for s in CFG.evaluation.sweep.solvers
+    )
 
 
 def dataset_inputs(wildcards):
@@ -135,13 +174,6 @@ def dataset_inputs(wildcards):
     if extra:
         inputs["extra"] = extra
     return inputs
-
-
-def train_runtime_min():
-    """A generous wall-time request for training (minutes), assuming a GPU on clusters."""
-    t = CFG.training
-    per_step_s = 4e-9 * t.batch_size * t.width**2 * t.n_blocks * 22
-    return int(max(30, 3 * t.steps * per_step_s / 60.0 + 15))
 
 
 def md_targets():
@@ -163,24 +195,6 @@ def conditional_run_files(wildcards):
         f"{RESULTS}/md/{wildcards.molecule}/conditional_{wildcards.state}/run_{i:04d}.h5"
         for i in range(CFG.md.conditional_replicas)
     ]
-
-
-def rollout_runtime_min(evaluations, replicas):
-    """A generous wall-time request (minutes) for a rollout of this many network evaluations,
-    assuming 1.5 ms each on one core (batches of replicas run faster per replica)."""
-    seconds = evaluations * 1.5e-3 * max(1.0, replicas / 10.0)
-    return int(max(15, 3 * seconds / 60.0 + 10))
-
-
-def sd_runtime_min(replicas, ps):
-    """Wall-time request (minutes) for ps of SD: the production solver's evaluations per step."""
-    steps = ps / CFG.dataset.lag_ps
-    return rollout_runtime_min(steps * CFG.rollout.solver.evaluations, replicas)
-
-
-def dff_runtime_min(replicas, ps):
-    """Wall-time request (minutes) for ps of DFF dynamics: one evaluation per Brownian step."""
-    return rollout_runtime_min(ps * 1000.0 / CFG.dff.timestep_fs, replicas)
 
 
 def dff_enabled():

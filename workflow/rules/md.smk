@@ -74,12 +74,13 @@ rule md_start:
         f"{LOGS}/md/{{molecule}}/starts/start_{{index}}.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/starts/start_{{index}}.tsv"
+    retries: start_retries()
     conda:
         "../../envs/gromacs.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
-        runtime=start_runtime,
+        mem_mb=start_request("mem_mb"),
+        runtime=start_request("runtime"),
         gpu=0,
     params:
         mdp_dir=MDP_DIR,
@@ -121,14 +122,13 @@ rule md_production:
         f"{LOGS}/md/{{molecule}}/production.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/production.tsv"
+    retries: REQUESTS.md_production().retries(RETRIES)
     conda:
         "../../envs/gromacs.yaml"
     threads: CFG.gromacs.threads
     resources:
-        mem_mb=4000,
-        runtime=md_runtime_min(
-            CFG.md.production_ns * 1000.0 + CFG.md.equilibrate_ps, CFG.gromacs.threads
-        ),
+        mem_mb=REQUESTS.md_production().mem_mb,
+        runtime=REQUESTS.md_production().runtime,
         gpu=0,
     params:
         mdp_dir=MDP_DIR,
@@ -171,12 +171,13 @@ rule md_conditional_prepare:
         f"{LOGS}/md/{{molecule}}/conditional_{{state}}/prepare.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/conditional_{{state}}/prepare.tsv"
+    retries: REQUESTS.md_state_equilibration().retries(RETRIES)
     conda:
         "../../envs/gromacs.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
-        runtime=md_runtime_min(CFG.md.equilibrate_ps),
+        mem_mb=REQUESTS.md_state_equilibration().mem_mb,
+        runtime=REQUESTS.md_state_equilibration().runtime,
         gpu=0,
     params:
         mdp_dir=MDP_DIR,
@@ -195,12 +196,13 @@ rule md_conditional_run:
         f"{LOGS}/md/{{molecule}}/conditional_{{state}}/run_{{index}}.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/conditional_{{state}}/run_{{index}}.tsv"
+    retries: REQUESTS.md_conditional_run().retries(RETRIES)
     conda:
         "../../envs/gromacs.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
-        runtime=md_runtime_min(CFG.rollout.conditional.time_ps),
+        mem_mb=REQUESTS.md_conditional_run().mem_mb,
+        runtime=REQUESTS.md_conditional_run().runtime,
         gpu=0,
     params:
         mdp_dir=MDP_DIR,

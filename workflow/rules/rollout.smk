@@ -17,12 +17,17 @@ rule sd_production:
         f"{LOGS}/sd/{{molecule}}/production.log",
     benchmark:
         f"{BENCH}/sd/{{molecule}}/production.tsv"
+    retries: REQUESTS.sd("sd_production", CFG.rollout.production.time_ns * 1000.0).retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=sd_runtime_min(1, CFG.rollout.production.time_ns * 1000.0),
+        mem_mb=REQUESTS.sd(
+            "sd_production", CFG.rollout.production.time_ns * 1000.0
+        ).mem_mb,
+        runtime=REQUESTS.sd(
+            "sd_production", CFG.rollout.production.time_ns * 1000.0
+        ).runtime,
         gpu=1,
     params:
         workdir=f"{SD}/production_run",
@@ -48,12 +53,13 @@ rule sd_size:
         f"{LOGS}/sizes/{{size}}/sd/{{molecule}}.log",
     benchmark:
         f"{BENCH}/sizes/{{size}}/sd/{{molecule}}.tsv"
+    retries: REQUESTS.sd("sd_size", CFG.rollout.production.time_ns * 1000.0).retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=sd_runtime_min(1, CFG.rollout.production.time_ns * 1000.0),
+        mem_mb=REQUESTS.sd("sd_size", CFG.rollout.production.time_ns * 1000.0).mem_mb,
+        runtime=REQUESTS.sd("sd_size", CFG.rollout.production.time_ns * 1000.0).runtime,
         gpu=1,
     params:
         workdir=f"{RESULTS}/sizes/{{size}}/sd/{{molecule}}/run",
@@ -77,15 +83,26 @@ rule sd_conditional:
         f"{LOGS}/sd/{{molecule}}/conditional_{{state}}.log",
     benchmark:
         f"{BENCH}/sd/{{molecule}}/conditional_{{state}}.tsv"
+    retries:
+        REQUESTS.sd(
+            "sd_conditional",
+            CFG.rollout.conditional.time_ps,
+            CFG.rollout.conditional.replicas,
+        ).retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: workflow.cores
     resources:
-        mem_mb=8000,
-        runtime=sd_runtime_min(
-            CFG.rollout.conditional.replicas,
+        mem_mb=REQUESTS.sd(
+            "sd_conditional",
             CFG.rollout.conditional.time_ps,
-        ),
+            CFG.rollout.conditional.replicas,
+        ).mem_mb,
+        runtime=REQUESTS.sd(
+            "sd_conditional",
+            CFG.rollout.conditional.time_ps,
+            CFG.rollout.conditional.replicas,
+        ).runtime,
         gpu=1,
     params:
         workdir=f"{SD}/conditional_{{state}}_run",
@@ -109,12 +126,13 @@ rule sd_sweep:
         f"{LOGS}/sd/{{molecule}}/sweep/{{solver}}.log",
     benchmark:
         f"{BENCH}/sd/{{molecule}}/sweep/{{solver}}.tsv"
+    retries: sweep_retries()
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=sd_runtime_min(1, sweep_time_ns() * 1000.0),
+        mem_mb=sweep_request("mem_mb"),
+        runtime=sweep_request("runtime"),
         gpu=1,
     params:
         workdir=f"{SD}/sweep/{{solver}}/run",
@@ -140,12 +158,17 @@ rule dff_production:
         f"{LOGS}/dff/{{molecule}}/production.log",
     benchmark:
         f"{BENCH}/dff/{{molecule}}/production.tsv"
+    retries: REQUESTS.dff("dff_production", CFG.rollout.production.time_ns * 1000.0).retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=dff_runtime_min(1, CFG.rollout.production.time_ns * 1000.0),
+        mem_mb=REQUESTS.dff(
+            "dff_production", CFG.rollout.production.time_ns * 1000.0
+        ).mem_mb,
+        runtime=REQUESTS.dff(
+            "dff_production", CFG.rollout.production.time_ns * 1000.0
+        ).runtime,
         gpu=1,
     params:
         workdir=f"{DFF}/production_run",
@@ -169,15 +192,26 @@ rule dff_conditional:
         f"{LOGS}/dff/{{molecule}}/conditional_{{state}}.log",
     benchmark:
         f"{BENCH}/dff/{{molecule}}/conditional_{{state}}.tsv"
+    retries:
+        REQUESTS.dff(
+            "dff_conditional",
+            CFG.rollout.conditional.time_ps,
+            CFG.rollout.conditional.replicas,
+        ).retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: workflow.cores
     resources:
-        mem_mb=8000,
-        runtime=dff_runtime_min(
-            CFG.rollout.conditional.replicas,
+        mem_mb=REQUESTS.dff(
+            "dff_conditional",
             CFG.rollout.conditional.time_ps,
-        ),
+            CFG.rollout.conditional.replicas,
+        ).mem_mb,
+        runtime=REQUESTS.dff(
+            "dff_conditional",
+            CFG.rollout.conditional.time_ps,
+            CFG.rollout.conditional.replicas,
+        ).runtime,
         gpu=1,
     params:
         workdir=f"{DFF}/conditional_{{state}}_run",

@@ -1,0 +1,2 @@
+"""Measurements shipped with the package: ``rates.json``, the demo's rates on 2 CPU cores
+(:func:`scoredyn.costs.default_rates_path`)."""
