@@ -296,6 +296,11 @@ class Config:
             roll["production"] = {"time_ns": time_ns}
         return self.override(rollout=roll)
 
+    def sweep_time_ns(self) -> float:
+        """Simulated time of each solver-sweep production: ``evaluation.sweep.time_ns``, else the production's."""
+        sweep = self.evaluation.sweep
+        return sweep.time_ns if sweep.time_ns is not None else self.rollout.production.time_ns
+
     def dff_temperature_K(self) -> float:
         """Temperature of the DFF's dynamics (:func:`dff_temperature_K`)."""
         return dff_temperature_K(self.raw["dff"], self.md.temperature_K)

@@ -103,7 +103,7 @@ def estimate(target: Config, rates: Rates) -> pd.DataFrame:
     lag = target.dataset.lag_ps
     sd_steps = roll.production.time_ns * 1000.0 / lag * n_eval
     sd_h = sd_steps * roll.solver.evaluations * per_eval / 3600.0
-    sweep_time = ev.sweep.time_ns if ev.sweep.time_ns is not None else roll.production.time_ns
+    sweep_time = target.sweep_time_ns()
     sweep_h = sum(s.evaluations for s in ev.sweep.solvers) * sweep_time * 1000.0 / lag
     sweep_h *= n_eval * per_eval / 3600.0
     cond_steps = roll.conditional.replicas * roll.conditional.time_ps / lag * states

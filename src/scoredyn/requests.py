@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from scoredyn.config import Config
 from scoredyn.costs import Rates, load_rates
+from scoredyn.diffusion.settings import SolverConfig
 from scoredyn.errors import ConfigError
 
 #: minutes added to every request: interpreter and torch start-up, file staging
@@ -51,6 +52,27 @@ class Requests:
     def __init__(self, cfg: Config, rates: Rates | None = None):
         self.cfg = cfg
         self.rates = rates if rates is not None else load_rates(cfg)
+
+    def of(self, rule: str) -> Request:
+        """The request of ``rule``, one of the rules whose jobs all do the same work."""
+        cond = self.cfg.rollout.conditional
+        production_ps = self.cfg.rollout.production.time_ns * 1000.0
+        build = {
+            "md_production": self.md_production,
+            "md_conditional_prepare": self.md_state_equilibration,
+            "md_conditional_run": self.md_conditional_run,
+            "train": self.train,
+            "train_size": lambda: self.train("train_size"),
+            "train_dff": self.train_dff,
+            "sd_production": lambda: self.sd(rule, production_ps),
+            "sd_size": lambda: self.sd(rule, production_ps),
+            "sd_conditional": lambda: self.sd(rule, cond.time_ps, cond.replicas),
+            "dff_production": lambda: self.dff(rule, production_ps),
+            "dff_conditional": lambda: self.dff(rule, cond.time_ps, cond.replicas),
+        }
+        if rule not in build:
+            raise KeyError(f"no request for rule {rule!r}; the rules with one: {', '.join(build)}")
+        return build[rule]()
 
     def _request(self, job: str, seconds: float, mem_mb: float, resumable: bool) -> Request:
         policy = self.cfg.requests
@@ -112,6 +134,10 @@ class Requests:
         """``ps`` of SD per replica with the production's solver (or ``evaluations_per_step``)."""
         per_step = self.cfg.rollout.solver.evaluations if evaluations_per_step is None else evaluations_per_step
         return self.rollout(job, ps / self.cfg.dataset.lag_ps * per_step, replicas)
+
+    def sweep(self, solver: SolverConfig) -> Request:
+        """One production of the solver sweep (``evaluation.sweep``) with ``solver``."""
+        return self.sd("sd_sweep", self.cfg.sweep_time_ns() * 1000.0, 1, solver.evaluations)
 
     def dff(self, job: str, ps: float, replicas: int = 1) -> Request:
         """``ps`` of DFF Brownian dynamics per replica: one evaluation per step."""

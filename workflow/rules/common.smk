@@ -145,18 +145,13 @@ def sweep_request(attribute):
     """Named resource function: the request of one sweep production with its own solver."""
 
     def value(wildcards):
-        evaluations = SolverConfig.parse(wildcards.solver).evaluations
-        request = REQUESTS.sd("sd_sweep", sweep_time_ns() * 1000.0, 1, evaluations)
-        return getattr(request, attribute)
+        return getattr(REQUESTS.sweep(SolverConfig.parse(wildcards.solver)), attribute)
 
     return value
 
 
 def sweep_retries():
-    return max_retries(
-        REQUESTS.sd("sd_sweep", sweep_time_ns() * 1000.0, 1, s.evaluations)
-        for s in CFG.evaluation.sweep.solvers
-    )
+    return max_retries(REQUESTS.sweep(s) for s in CFG.evaluation.sweep.solvers)
 
 
 def dataset_inputs(wildcards):
@@ -327,13 +322,6 @@ def sweep_labels():
 def sweep_points():
     """Every point of the sweep: the production's own solver first, then the extra ones."""
     return [CFG.rollout.solver.label()] + sweep_labels()
-
-
-def sweep_time_ns():
-    sweep = CFG.evaluation.sweep
-    return (
-        sweep.time_ns if sweep.time_ns is not None else CFG.rollout.production.time_ns
-    )
 
 
 def sweep_files(ext):

@@ -122,13 +122,13 @@ rule md_production:
         f"{LOGS}/md/{{molecule}}/production.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/production.tsv"
-    retries: REQUESTS.md_production().retries(RETRIES)
+    retries: REQUESTS.of("md_production").retries(RETRIES)
     conda:
         "../../envs/gromacs.yaml"
     threads: CFG.gromacs.threads
     resources:
-        mem_mb=REQUESTS.md_production().mem_mb,
-        runtime=REQUESTS.md_production().runtime,
+        mem_mb=REQUESTS.of("md_production").mem_mb,
+        runtime=REQUESTS.of("md_production").runtime,
         gpu=0,
     params:
         mdp_dir=MDP_DIR,
@@ -171,13 +171,13 @@ rule md_conditional_prepare:
         f"{LOGS}/md/{{molecule}}/conditional_{{state}}/prepare.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/conditional_{{state}}/prepare.tsv"
-    retries: REQUESTS.md_state_equilibration().retries(RETRIES)
+    retries: REQUESTS.of("md_conditional_prepare").retries(RETRIES)
     conda:
         "../../envs/gromacs.yaml"
     threads: 1
     resources:
-        mem_mb=REQUESTS.md_state_equilibration().mem_mb,
-        runtime=REQUESTS.md_state_equilibration().runtime,
+        mem_mb=REQUESTS.of("md_conditional_prepare").mem_mb,
+        runtime=REQUESTS.of("md_conditional_prepare").runtime,
         gpu=0,
     params:
         mdp_dir=MDP_DIR,
@@ -196,13 +196,13 @@ rule md_conditional_run:
         f"{LOGS}/md/{{molecule}}/conditional_{{state}}/run_{{index}}.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/conditional_{{state}}/run_{{index}}.tsv"
-    retries: REQUESTS.md_conditional_run().retries(RETRIES)
+    retries: REQUESTS.of("md_conditional_run").retries(RETRIES)
     conda:
         "../../envs/gromacs.yaml"
     threads: 1
     resources:
-        mem_mb=REQUESTS.md_conditional_run().mem_mb,
-        runtime=REQUESTS.md_conditional_run().runtime,
+        mem_mb=REQUESTS.of("md_conditional_run").mem_mb,
+        runtime=REQUESTS.of("md_conditional_run").runtime,
         gpu=0,
     params:
         mdp_dir=MDP_DIR,

@@ -17,17 +17,13 @@ rule sd_production:
         f"{LOGS}/sd/{{molecule}}/production.log",
     benchmark:
         f"{BENCH}/sd/{{molecule}}/production.tsv"
-    retries: REQUESTS.sd("sd_production", CFG.rollout.production.time_ns * 1000.0).retries(RETRIES)
+    retries: REQUESTS.of("sd_production").retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=REQUESTS.sd(
-            "sd_production", CFG.rollout.production.time_ns * 1000.0
-        ).mem_mb,
-        runtime=REQUESTS.sd(
-            "sd_production", CFG.rollout.production.time_ns * 1000.0
-        ).runtime,
+        mem_mb=REQUESTS.of("sd_production").mem_mb,
+        runtime=REQUESTS.of("sd_production").runtime,
         gpu=1,
     params:
         workdir=f"{SD}/production_run",
@@ -53,13 +49,13 @@ rule sd_size:
         f"{LOGS}/sizes/{{size}}/sd/{{molecule}}.log",
     benchmark:
         f"{BENCH}/sizes/{{size}}/sd/{{molecule}}.tsv"
-    retries: REQUESTS.sd("sd_size", CFG.rollout.production.time_ns * 1000.0).retries(RETRIES)
+    retries: REQUESTS.of("sd_size").retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=REQUESTS.sd("sd_size", CFG.rollout.production.time_ns * 1000.0).mem_mb,
-        runtime=REQUESTS.sd("sd_size", CFG.rollout.production.time_ns * 1000.0).runtime,
+        mem_mb=REQUESTS.of("sd_size").mem_mb,
+        runtime=REQUESTS.of("sd_size").runtime,
         gpu=1,
     params:
         workdir=f"{RESULTS}/sizes/{{size}}/sd/{{molecule}}/run",
@@ -83,26 +79,13 @@ rule sd_conditional:
         f"{LOGS}/sd/{{molecule}}/conditional_{{state}}.log",
     benchmark:
         f"{BENCH}/sd/{{molecule}}/conditional_{{state}}.tsv"
-    retries:
-        REQUESTS.sd(
-            "sd_conditional",
-            CFG.rollout.conditional.time_ps,
-            CFG.rollout.conditional.replicas,
-        ).retries(RETRIES)
+    retries: REQUESTS.of("sd_conditional").retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: workflow.cores
     resources:
-        mem_mb=REQUESTS.sd(
-            "sd_conditional",
-            CFG.rollout.conditional.time_ps,
-            CFG.rollout.conditional.replicas,
-        ).mem_mb,
-        runtime=REQUESTS.sd(
-            "sd_conditional",
-            CFG.rollout.conditional.time_ps,
-            CFG.rollout.conditional.replicas,
-        ).runtime,
+        mem_mb=REQUESTS.of("sd_conditional").mem_mb,
+        runtime=REQUESTS.of("sd_conditional").runtime,
         gpu=1,
     params:
         workdir=f"{SD}/conditional_{{state}}_run",
@@ -139,7 +122,7 @@ rule sd_sweep:
         settings={"rollout": config["rollout"], "sweep": config["evaluation"]["sweep"]},
         method="sd",
         solver=lambda wildcards: wildcards.solver,
-        time_ns=sweep_time_ns(),
+        time_ns=CFG.sweep_time_ns(),
     script:
         "../scripts/rollout_production.py"
 
@@ -158,17 +141,13 @@ rule dff_production:
         f"{LOGS}/dff/{{molecule}}/production.log",
     benchmark:
         f"{BENCH}/dff/{{molecule}}/production.tsv"
-    retries: REQUESTS.dff("dff_production", CFG.rollout.production.time_ns * 1000.0).retries(RETRIES)
+    retries: REQUESTS.of("dff_production").retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=REQUESTS.dff(
-            "dff_production", CFG.rollout.production.time_ns * 1000.0
-        ).mem_mb,
-        runtime=REQUESTS.dff(
-            "dff_production", CFG.rollout.production.time_ns * 1000.0
-        ).runtime,
+        mem_mb=REQUESTS.of("dff_production").mem_mb,
+        runtime=REQUESTS.of("dff_production").runtime,
         gpu=1,
     params:
         workdir=f"{DFF}/production_run",
@@ -192,26 +171,13 @@ rule dff_conditional:
         f"{LOGS}/dff/{{molecule}}/conditional_{{state}}.log",
     benchmark:
         f"{BENCH}/dff/{{molecule}}/conditional_{{state}}.tsv"
-    retries:
-        REQUESTS.dff(
-            "dff_conditional",
-            CFG.rollout.conditional.time_ps,
-            CFG.rollout.conditional.replicas,
-        ).retries(RETRIES)
+    retries: REQUESTS.of("dff_conditional").retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: workflow.cores
     resources:
-        mem_mb=REQUESTS.dff(
-            "dff_conditional",
-            CFG.rollout.conditional.time_ps,
-            CFG.rollout.conditional.replicas,
-        ).mem_mb,
-        runtime=REQUESTS.dff(
-            "dff_conditional",
-            CFG.rollout.conditional.time_ps,
-            CFG.rollout.conditional.replicas,
-        ).runtime,
+        mem_mb=REQUESTS.of("dff_conditional").mem_mb,
+        runtime=REQUESTS.of("dff_conditional").runtime,
         gpu=1,
     params:
         workdir=f"{DFF}/conditional_{{state}}_run",

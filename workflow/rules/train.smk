@@ -45,13 +45,13 @@ rule train:
     benchmark:
         f"{BENCH}/train.tsv"
     priority: 10
-    retries: REQUESTS.train().retries(RETRIES)
+    retries: REQUESTS.of("train").retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: min(CFG.training.threads, workflow.cores)
     resources:
-        mem_mb=REQUESTS.train().mem_mb,
-        runtime=REQUESTS.train().runtime,
+        mem_mb=REQUESTS.of("train").mem_mb,
+        runtime=REQUESTS.of("train").runtime,
         gpu=1,
     params:
         workdir=f"{RESULTS}/model/work",
@@ -72,13 +72,13 @@ rule train_size:
         f"{LOGS}/sizes/{{size}}/train.log",
     benchmark:
         f"{BENCH}/sizes/{{size}}/train.tsv"
-    retries: REQUESTS.train("train_size").retries(RETRIES)
+    retries: REQUESTS.of("train_size").retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: min(CFG.training.threads, workflow.cores)
     resources:
-        mem_mb=REQUESTS.train("train_size").mem_mb,
-        runtime=REQUESTS.train("train_size").runtime,
+        mem_mb=REQUESTS.of("train_size").mem_mb,
+        runtime=REQUESTS.of("train_size").runtime,
         gpu=1,
     params:
         workdir=f"{RESULTS}/sizes/{{size}}/work",
@@ -104,13 +104,13 @@ rule train_dff:
         f"{LOGS}/train_dff.log",
     benchmark:
         f"{BENCH}/train_dff.tsv"
-    retries: REQUESTS.train_dff().retries(RETRIES)
+    retries: REQUESTS.of("train_dff").retries(RETRIES)
     conda:
         "../../envs/torch.yaml"
     threads: min(CFG.training.threads, workflow.cores)
     resources:
-        mem_mb=REQUESTS.train_dff().mem_mb,
-        runtime=REQUESTS.train_dff().runtime,
+        mem_mb=REQUESTS.of("train_dff").mem_mb,
+        runtime=REQUESTS.of("train_dff").runtime,
         gpu=1,
     params:
         workdir=f"{RESULTS}/dff/work",
