@@ -121,9 +121,10 @@ def test_tiny_config_through_the_slurm_profile_on_a_one_node_cluster(slurm, tmp_
     (tmp_path / "config.yaml").symlink_to(REPO / "config.yaml")
     # as the local end-to-end test: the DFF baseline and a model on half the training pairs
     (tmp_path / "dff.yaml").write_text("dff: {enabled: true, steps: 10}\nevaluation: {training_sizes: [0.5, 1]}\n")
-    # --cores and --resources are the node: they cap each rule's threads (sd_conditional asks
-    # 4) and mem_mb, and fit the md_starts group job to the node, which would otherwise ask
-    # for one CPU per start and be refused by sbatch (EnforcePartLimits=ALL)
+    # --cores replaces the profile's cores with this node's: it caps each rule's threads
+    # (sd_conditional asks 4) and fits the md_starts group job to the node, which would
+    # otherwise ask for one CPU per start and be refused by sbatch (EnforcePartLimits=ALL);
+    # --resources keeps the jobs in flight within the node's memory
     args = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
             "--workflow-profile", str(tmp_path / "profile"),
             "--configfile", str(REPO / "config" / "tiny.yaml"), str(tmp_path / "dff.yaml"),

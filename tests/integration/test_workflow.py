@@ -12,7 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from snakemake.resources import GroupResources, Resources
 
+from scoredyn.config import load_config, merge_configs
+from scoredyn.requests import Requests
+from scoredyn.training_metrics import TrainingMetrics
 from scoredyn.trajectory import read_trajectory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,7 +59,9 @@ def planned_jobs(text: str) -> tuple[dict[str, int], dict[str, set[tuple[str | N
 @pytest.mark.workflow
 @pytest.mark.parametrize("configfile", PAPER)
 def test_slurm_profile_plans_every_paper_config_with_gpus_for_training_and_rollouts_only(configfile, tmp_path):
-    (tmp_path / "dff.yaml").write_text("dff: {enabled: true}\n")  # the DFF baseline too
+    # the DFF baseline and a solver sweep too, so that every GPU rule is planned
+    sweep = "evaluation: {sweep: {solvers: [{name: dpm3, steps: 10}], time_ns: 10}}\n"
+    (tmp_path / "dff.yaml").write_text("dff: {enabled: true}\n" + sweep)
     res = snakemake("-n", "--workflow-profile", "workflow/profiles/slurm", "--configfile", configfile,
                     str(tmp_path / "dff.yaml"))  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
@@ -68,6 +75,70 @@ def test_slurm_profile_plans_every_paper_config_with_gpus_for_training_and_rollo
     starts = {"config/paper-alkanes.yaml": 3 * 4000}.get(configfile, 6000)
     assert counts["md_start"] == starts and counts["train"] == 1 and counts["train_dff"] == 1
     assert counts["md_conditional_run"] == 2 * 1000  # two states, 1000 runs each
+    # no request over the cap (config.yaml's requests: 7 days, one node's memory)
+    out = res.stdout + res.stderr
+    for key, cap in (("runtime", 10080), ("mem_mb", 256000)):
+        asked = [int(v) for v in re.findall(rf"\b{key}=(\d+)", out)]
+        assert asked and max(asked) <= cap, (key, max(asked))
+        print(configfile, "largest", key, max(asked))
+
+
+# the rules whose jobs run MD, training or rollouts: every paper config's header gives their counts
+COSTLY = GPU_RULES | {"md_vacuum_hot", "md_production", "md_start", "md_conditional_run", "train_size", "sd_size"}
+
+
+def header_plan(configfile: str) -> dict[str, int]:
+    """The job counts of the header's "# Plans" block (parenthesised remarks left out)."""
+    header = []
+    for line in (REPO / configfile).read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        if header or line.startswith("# Plans"):
+            header.append(line.lstrip("# "))
+    text = re.sub(r"\([^)]*\)", "", " ".join(header))
+    return {rule: int(n) for rule, n in re.findall(r"\b([a-z_]+) (\d+)\b", text)}
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("configfile", PAPER)
+def test_each_paper_config_plans_only_what_its_header_says(configfile):
+    plan = header_plan(configfile)
+    smk = "".join(p.read_text() for p in (REPO / "workflow/rules").glob("*.smk"))
+    rules = set(re.findall(r"^rule (\w+):", smk, re.M))
+    assert plan and set(plan) <= rules, set(plan) - rules  # every name in the header is a rule
+    assert COSTLY <= rules
+    res = snakemake("-n", "--quiet", "rules", "--configfile", configfile)
+    assert res.returncode == 0, res.stderr[-3000:]
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout + res.stderr, re.M))
+    planned = {rule: int(stats.get(rule, 0)) for rule in COSTLY | set(plan)}
+    assert planned == {rule: plan.get(rule, 0) for rule in planned}
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("configfile", PAPER)
+def test_slurm_start_groups_ask_for_one_node_at_most(configfile):
+    """Snakemake's own layering of a group of starts, under the profile's cores, stays within
+    one node's memory (requests.max_mem_mb) and the runtime cap."""
+
+    class Start:
+        def __init__(self, resources):
+            self.resources, self.pipe_group = resources, None
+
+    profile = yaml.safe_load((REPO / "workflow/profiles/slurm/config.yaml").read_text())
+    cores, size = profile["cores"], profile["group-components"][profile["groups"]["md_start"]]
+    cfg = load_config(merge_configs([REPO / "config.yaml", REPO / configfile]))
+    methods = {m for m in ("dihedrals", "vacuum_hot") if f"{m}:" in (REPO / configfile).read_text()}
+    assert methods
+    for method in methods:
+        req = Requests(cfg).md_start(method)
+        starts = [Start({"_cores": 1, "mem_mb": req.mem_mb, "runtime": req.runtime, "gpu": 0}) for _ in range(size)]
+        group = GroupResources.basic_layered(
+            toposorted_jobs=[set(starts)], constraints=Resources.from_mapping({"_cores": cores}), run_local=False
+        )
+        assert group["_cores"] == cores and group["mem_mb"] == cores * req.mem_mb
+        assert group["runtime"] == -(-size // cores) * req.runtime  # the layers one after another
+        assert group["mem_mb"] <= cfg.requests.max_mem_mb and group["runtime"] <= cfg.requests.max_runtime_min
+        print(configfile, method, group)
 
 
 @pytest.mark.workflow
@@ -136,8 +207,9 @@ def test_tiny_config_end_to_end(tmp_path):
     assert {s["molecule"] for s in summary["sources"]} == {"alanine-dipeptide", "ethane"}
     net, meta = load_model(tmp_path / "results" / "tiny" / "model" / "model.pt")
     assert meta.lag_ps == 1.0 and meta.vocabulary == summary["vocabulary"] and net.cfg.width == 16
-    metrics = pd.read_csv(tmp_path / "results" / "tiny" / "model" / "metrics.csv")
-    assert list(metrics["step"]) == [10, 20] and metrics["val_loss"].notna().all()
+    metrics = TrainingMetrics.from_csv(tmp_path / "results" / "tiny" / "model" / "metrics.csv")
+    assert [p.step for p in metrics.points] == [10, 20] and all(np.isfinite(p.val["val_loss"]) for p in metrics.points)
+    assert metrics.device == "cpu" and metrics.samples_per_s > 0
     assert drawn(tmp_path / "results" / "tiny" / "model" / "loss.png")
     # the XTC and PDB for people open in MDAnalysis
     import MDAnalysis as mda
