@@ -63,7 +63,7 @@ def main() -> None:
         if method == "dff":
             a = run_cfg.dff_stability()
             label += f" (D dt/s^2 {a:.2f})"
-        system = RolloutSystem(run_cfg, args.molecule, models[method], reference, production, topdir, method)
+        system = RolloutSystem.load(run_cfg, args.molecule, models[method], reference, production, topdir, method)
         md_obs = md_obs or observe(system.molecule, reference.pos, reference.timestep)
         seed = derive_seed(run_cfg.rollout.seed, args.molecule, f"{method}_production")
         with tempfile.TemporaryDirectory() as tmp:

@@ -67,7 +67,7 @@ def main() -> None:
         label, _, path = spec.partition("=")
         if not Path(path).is_file():
             raise SystemExit(f"{spec}: no such model file; write it as LABEL=PATH")
-        system = RolloutSystem(cfg, args.molecule, Path(path), reference, production, md / "topology")
+        system = RolloutSystem.load(cfg, args.molecule, Path(path), reference, production, md / "topology")
         sampler, mol = system.sampler, system.molecule
         stride = max(1, round(system.lag_ps / reference.timestep))
         r, nxt = reference.pos[:-stride:stride], reference.pos[stride::stride]

@@ -240,7 +240,7 @@ def evaluate_variant(cfg: Config, run: Path, molecule: str, model: Path, r: np.n
     md_dir = Layout(run).md(molecule)
     production = md_dir / "production.h5"
     reference = read_trajectory(production)
-    system = RolloutSystem(cfg, molecule, model, reference, production, md_dir / "topology")
+    system = RolloutSystem.load(cfg, molecule, model, reference, production, md_dir / "topology")
     constraints = HBondConstraints(system.molecule.top, reference.pos[0])
     sampler, mol = system.sampler, system.molecule
     keys = replica_keys(derive_seed(cfg.seed, "fidelity"), range(len(r)))

@@ -49,6 +49,7 @@ from scoredyn.evaluation.metrics import equilibrium_rows
 from scoredyn.evaluation.observe import observe
 from scoredyn.layout import Layout
 from scoredyn.md.gmx import Gromacs
+from scoredyn.model.checkpoint import load_model
 from scoredyn.model.network import NetworkConfig, create_model
 from scoredyn.rollout.engine import Rollout, RolloutSettings
 from scoredyn.rollout.sampler import DisplacementSampler
@@ -139,9 +140,10 @@ def main() -> None:
     md_obs = None
     frames = reference.pos[:: max(1, reference.n_frames // 256)][:256]
     rows, base_jsd = [], None
+    net, meta = load_model(model, torch.device("cpu"), kind="sd")  # once, for every setting
     for solver, compiled in SETTINGS:
         run_cfg = cfg.with_solver(solver).override(rollout={"compile": compiled, "device": "cpu"})
-        system = RolloutSystem(run_cfg, args.molecule, model, reference, production, topdir)
+        system = RolloutSystem(run_cfg, args.molecule, net, meta, reference, production, topdir)
         lag = system.lag_ps
         md_obs = md_obs or observe(system.molecule, reference.pos, reference.timestep)
         with tempfile.TemporaryDirectory() as tmp:
@@ -171,7 +173,7 @@ def main() -> None:
 
     # 3. ensembles
     device = pick_device(args.device)
-    system = RolloutSystem(cfg, args.molecule, model, reference, production, topdir)
+    system = RolloutSystem.load(cfg, args.molecule, model, reference, production, topdir)
     solver = cfg.rollout.solver
     vocab_size = system.sampler.net.cfg.n_types
     paper_net = create_model(NetworkConfig(vocab_size, 200, 5, system.sampler.net.cfg.cutoff)).eval()

@@ -23,6 +23,7 @@ from scoredyn.errors import ScoredynError
 from scoredyn.layout import Layout
 from scoredyn.md.summary import MDSummary
 from scoredyn.rollout.summary import RolloutSummary
+from scoredyn.training_metrics import TrainingMetrics
 
 
 def _need(path: Path) -> Path:
@@ -52,12 +53,8 @@ def measure(small: Config, results: Path) -> Rates:
     prod = MDSummary.from_json(_need(tree.md_production(mol, "json"))).production
     md_ps = prod.ps
     md_cpu = small.gromacs.threads * 86400.0 / (1000.0 * prod.ns_per_day)
-    metrics_csv = tree.model_dir() / "metrics.csv"
-    if not metrics_csv.is_file():
-        raise ScoredynError(f"{metrics_csv}: missing; finish the small run's training first")
-    metrics = pd.read_csv(metrics_csv)
-    samples_per_s = float(metrics["samples_per_s"].dropna().iloc[-1])
-    train_device = str(metrics["device"].iloc[-1]) if "device" in metrics else "the small run's device"
+    metrics = TrainingMetrics.from_csv(tree.model_dir() / "metrics.csv")
+    train_device = metrics.device
     sd = RolloutSummary.from_json(_need(tree.rollout_production("sd", mol, "json")), "sd_production")
     summary = _json(tree.dataset_summary)
     pairs = sum(s.get("train", 0) + s.get("val", 0) for s in summary.get("sources", [])) or 1
@@ -68,7 +65,7 @@ def measure(small: Config, results: Path) -> Rates:
     bench = tree.benchmarks
     return Rates(
         md_cpu_s_per_ps=md_cpu,
-        train_s_per_sample=1.0 / samples_per_s,
+        train_s_per_sample=1.0 / metrics.samples_per_s,
         train_device=train_device,
         sd_s_per_evaluation_step=1.0 / (sd.ps_per_s / sd.lag_ps) / sd.evaluations_per_step,
         sd_device=sd.device,

@@ -32,10 +32,10 @@ from scoredyn.diffusion.schedule import VPSchedule
 from scoredyn.errors import ConfigError
 from scoredyn.figure_file import save_figure
 from scoredyn.graph import structure_mean
-from scoredyn.io import write_csv
 from scoredyn.model.checkpoint import load_torch, model_record, save_torch
 from scoredyn.model.compiled import Compiled
 from scoredyn.model.network import NetworkConfig, ScoreNetwork, create_model
+from scoredyn.training_metrics import TrainingMetrics, TrainingPoint
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,8 @@ def train(
     progress: bool = True,
     objective: Objective | None = None,
 ) -> pd.DataFrame:
-    """Train (or resume) and write ``model.pt`` and the metrics CSV; returns the metrics.
+    """Train (or resume) and write ``model.pt`` and the metrics CSV (a
+    :class:`~scoredyn.training_metrics.TrainingMetrics`); returns its table.
 
     ``objective`` defaults to SD's score objective with ``cfg``'s tau sampling and input noise.
     """
@@ -296,10 +297,10 @@ def train(
                      objective.record(), train_data.anchor_record()),
         model_out,
     )  # fmt: skip
-    df = pd.DataFrame(rows)
-    df["device"] = torch.device(device).type  # of the session that finished training (what estimate rates)
-    write_csv(df, metrics_out)
-    return df
+    # the device of the session that finished training: what estimate rates
+    metrics = TrainingMetrics(tuple(TrainingPoint.from_dict(r) for r in rows), torch.device(device).type)
+    metrics.write(metrics_out)
+    return metrics.frame()
 
 
 #: fields of :class:`TrainConfig` named otherwise in the ``train`` section

@@ -2,13 +2,13 @@
 
 import json
 
-import pandas as pd
 import pytest
 
 from scoredyn.config import load_config
 from scoredyn.errors import ScoredynError
 from scoredyn.estimate import estimate, measure
 from scoredyn.md.summary import MDSummary, PhaseSpeed
+from scoredyn.training_metrics import TrainingMetrics, TrainingPoint
 
 
 def small_run(tmp_path, rollout_summary):
@@ -21,9 +21,8 @@ def small_run(tmp_path, rollout_summary):
         md / "production.json"
     )
     (md / "production.h5").write_bytes(b"x" * 1000)
-    pd.DataFrame({"step": [1, 2], "samples_per_s": [50.0, 100.0], "device": "cpu"}).to_csv(
-        tmp_path / "model" / "metrics.csv"
-    )
+    points = (TrainingPoint(1, 1.0, 50.0), TrainingPoint(2, 0.9, 100.0, {"val_loss": 0.95}))
+    TrainingMetrics(points, "cpu").write(tmp_path / "model" / "metrics.csv")
     rollout_summary(100.0, evaluations_per_step=10).write(sd / "production.json")  # 10 ps/s
     (tmp_path / "dataset" / "summary.json").write_text(json.dumps({"sources": [{"train": 90, "val": 10}]}))
     (tmp_path / "dataset" / "dataset.h5").write_bytes(b"x" * 100)

@@ -1,13 +1,16 @@
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from scoredyn.data.dataset import Source, pack_dataset
 from scoredyn.data.loader import PairData
 from scoredyn.diffusion.objective import DenoiserObjective
+from scoredyn.errors import ScoredynError
 from scoredyn.model.checkpoint import CheckpointError, load_model
 from scoredyn.training import TrainConfig, learning_rate_at, train
+from scoredyn.training_metrics import TrainingMetrics
 
 SMALL = dict(batch_size=8, width=16, n_blocks=2, checkpoint_every=5, validate_every=5, val_pairs=16, seed=4)
 
@@ -234,3 +237,18 @@ def test_cosine_schedule_falls_from_the_rate_to_zero_and_trains(dataset, tmp_pat
     with pytest.raises(ValueError, match="learning-rate schedule"):
         train(TrainConfig(steps=2, lr_schedule="step", **SMALL), PairData(dataset), None, tmp_path / "x",
               tmp_path / "x.pt", tmp_path / "x.csv", progress=False)  # fmt: skip
+
+
+def test_training_metrics_round_trip_and_name_a_bad_file(dataset, tmp_path):
+    df = train(TrainConfig(steps=10, **SMALL), PairData(dataset), PairData(dataset, "val"), tmp_path,
+               tmp_path / "model.pt", tmp_path / "metrics.csv", progress=False)  # fmt: skip
+    metrics = TrainingMetrics.from_csv(tmp_path / "metrics.csv")
+    pd.testing.assert_frame_equal(metrics.frame(), df)
+    assert metrics.steps == 10 and metrics.device == "cpu" and metrics.samples_per_s == df["samples_per_s"].iloc[-1]
+    assert metrics.val_loss == pytest.approx(df["val_loss"].iloc[-1])
+    assert set(metrics.points[0].val) == {c for c in df.columns if c.startswith("val_loss")}
+    (tmp_path / "bad.csv").write_text("step,loss\n1,2\n")
+    with pytest.raises(ScoredynError, match=r"bad\.csv: not a readable training metrics table"):
+        TrainingMetrics.from_csv(tmp_path / "bad.csv")
+    with pytest.raises(ScoredynError, match=r"gone\.csv: missing"):
+        TrainingMetrics.from_csv(tmp_path / "gone.csv")

@@ -55,7 +55,7 @@ def production_stage(
             f"config: rollout.production.start_frame = {frame} but {production_h5} has {reference.n_frames} frames; "
             "choose an earlier frame"
         )
-    system = RolloutSystem(cfg, name, model, reference, production_h5, topdir, method)
+    system = RolloutSystem.load(cfg, name, model, reference, production_h5, topdir, method)
     seed = derive_seed(roll.seed, name, f"{method}_production")
     result = run_rollout(system, cfg, reference.pos[frame][None], 1000.0 * roll.production.time_ns, seed, workdir)
     traj = solute_trajectory(
@@ -86,7 +86,7 @@ def conditional_stage(
     torch.set_num_threads(max(1, threads))
     roll = cfg.rollout
     reference = read_trajectory(start_h5)
-    system = RolloutSystem(cfg, name, model, reference, start_h5, topdir, method)
+    system = RolloutSystem.load(cfg, name, model, reference, start_h5, topdir, method)
     seed = derive_seed(roll.seed, name, f"{method}_conditional", state)
     start = np.repeat(reference.pos[:1], roll.conditional.replicas, axis=0)
     result = run_rollout(system, cfg, start, roll.conditional.time_ps, seed, workdir)

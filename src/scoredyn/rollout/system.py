@@ -1,11 +1,11 @@
 """A trained model bound to one molecule, and the checkpointed rollout of it.
 
-:class:`RolloutSystem` loads ``model.pt``, binds the molecule's description to its GROMACS
-topology (for the checks), maps its atoms onto the model's vocabulary and builds the
-method's :class:`~scoredyn.rollout.mover.Mover` through :data:`METHODS`; :func:`run_rollout`
-runs a :class:`~scoredyn.rollout.engine.Rollout` in a working directory stamped with
-everything that determines the trajectory, so that raising the simulated time later
-continues an existing rollout instead of starting it again.
+:class:`RolloutSystem` takes a loaded ``model.pt`` (:meth:`RolloutSystem.load` reads one),
+binds the molecule's description to its GROMACS topology (for the checks), maps its atoms
+onto the model's vocabulary and builds the method's :class:`~scoredyn.rollout.mover.Mover`
+through :data:`METHODS`; :func:`run_rollout` runs a :class:`~scoredyn.rollout.engine.Rollout`
+in a working directory stamped with everything that determines the trajectory, so that
+raising the simulated time later continues an existing rollout instead of starting it again.
 """
 
 from __future__ import annotations
@@ -91,22 +91,23 @@ def transferred_anchor(record: dict, name: str, labels: list[str], bonds: np.nda
 
 
 class RolloutSystem:
-    """A trained model bound to one molecule: the mover, the checks and the model's lag.
+    """A trained model (its network and :class:`ModelFile`) bound to one molecule: the mover, the
+    checks and the model's lag.
 
-    ``method`` names an entry of :data:`METHODS`: ``"sd"`` (a score model and the ODE solver
-    of ``rollout.solver``) or ``"dff"`` (a denoiser and the Brownian dynamics of the ``dff``
-    section). Everything else of ``rollout`` (device, precision, checks, resampling,
+    The model's kind names an entry of :data:`METHODS`: ``"sd"`` (a score model and the ODE
+    solver of ``rollout.solver``) or ``"dff"`` (a denoiser and the Brownian dynamics of the
+    ``dff`` section). Everything else of ``rollout`` (device, precision, checks, resampling,
     constraints, seeds, checkpoints) applies to every method.
     """
 
-    def __init__(self, cfg: Config, name: str, model: Path, reference: Trajectory, ref_path: Path, topdir: Path,
-                 method: str = "sd"):  # fmt: skip
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
-        roll = cfg.rollout
-        self.method, self.molecule_name = method, name
+    def __init__(self, cfg: Config, name: str, net: torch.nn.Module, meta: ModelFile, reference: Trajectory,
+                 ref_path: Path, topdir: Path):  # fmt: skip
+        if meta.kind not in METHODS:
+            raise CheckpointError(f"{meta.path}: a model of kind {meta.kind!r}; scoredyn runs {', '.join(METHODS)}")
+        roll, model = cfg.rollout, meta.path
+        self.method, self.molecule_name = meta.kind, name
         self.device = pick_device(roll.device)
-        net, meta = load_model(model, self.device, kind=method)
+        net = net.to(self.device)
         self.lag_ps = meta.lag_ps
         self.molecule: ResolvedMolecule = resolve_molecule(cfg.molecule(name), topdir)
         if self.molecule.top.n_atoms != reference.n_atoms:
@@ -125,10 +126,19 @@ class RolloutSystem:
             )
         types = torch.tensor([vocabulary.index(x) for x in labels], dtype=torch.long)
         dtype = DTYPES[roll.precision]
-        built = METHODS[method](self, cfg, net, meta, types, dtype, labels, reference, model)
+        built = METHODS[self.method](self, cfg, net, meta, types, dtype, labels, reference)
         self.sampler: Mover = built.mover
         self.label, self.how = built.label, built.how
         self.model_digest = file_digest(model)
+
+    @classmethod
+    def load(cls, cfg: Config, name: str, model: Path, reference: Trajectory, ref_path: Path, topdir: Path,
+             method: str = "sd") -> RolloutSystem:  # fmt: skip
+        """The system of the ``model.pt`` at ``model``, which must be of ``method``'s kind."""
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
+        net, meta = load_model(model, pick_device(cfg.rollout.device), kind=method)
+        return cls(cfg, name, net, meta, reference, ref_path, topdir)
 
     def anchor_geometry(self, record: dict | None, name: str, reference: Trajectory, model: Path,
                         redraw: bool, labels: list[str]) -> IdealGeometry | None:  # fmt: skip
@@ -243,9 +253,9 @@ class BuiltMover:
 
 
 def build_sd(system: RolloutSystem, cfg: Config, net: torch.nn.Module, meta: ModelFile, types: torch.Tensor,
-             dtype: torch.dtype, labels: list[str], reference: Trajectory, model: Path) -> BuiltMover:  # fmt: skip
+             dtype: torch.dtype, labels: list[str], reference: Trajectory) -> BuiltMover:  # fmt: skip
     """SD: the score model's displacements drawn by ``rollout.solver``'s ODE integration."""
-    roll, solver = cfg.rollout, cfg.rollout.solver
+    roll, solver, model = cfg.rollout, cfg.rollout.solver, meta.path
     redraw = meta.anchor is not None and roll.fast_coordinates == "redraw"
     if meta.anchor is not None and meta.anchor.get("slow_targets") and not redraw:
         raise ConfigError(
@@ -260,7 +270,7 @@ def build_sd(system: RolloutSystem, cfg: Config, net: torch.nn.Module, meta: Mod
 
 
 def build_dff(system: RolloutSystem, cfg: Config, net: torch.nn.Module, meta: ModelFile, types: torch.Tensor,
-              dtype: torch.dtype, labels: list[str], reference: Trajectory, model: Path) -> BuiltMover:  # fmt: skip
+              dtype: torch.dtype, labels: list[str], reference: Trajectory) -> BuiltMover:  # fmt: skip
     """The DFF baseline: Brownian dynamics in the denoiser's force, frames as far apart as SD's."""
     dynamics = DffDynamics.from_config(cfg)
     obj = meta.objective
