@@ -75,9 +75,9 @@ def test_slurm_profile_plans_every_paper_config_with_gpus_for_training_and_rollo
     starts = {"config/paper-alkanes.yaml": 3 * 4000}.get(configfile, 6000)
     assert counts["md_start"] == starts and counts["train"] == 1 and counts["train_dff"] == 1
     assert counts["md_conditional_run"] == 2 * 1000  # two states, 1000 runs each
-    # no request over the cap (config.yaml's requests: 7 days, one node's memory)
-    out = res.stdout + res.stderr
-    for key, cap in (("runtime", 10080), ("mem_mb", 256000)):
+    # no request over the config's caps (requests.max_runtime_min, requests.max_mem_mb)
+    out, caps = res.stdout + res.stderr, load_config(merge_configs([REPO / "config.yaml", REPO / configfile])).requests
+    for key, cap in (("runtime", caps.max_runtime_min), ("mem_mb", caps.max_mem_mb)):
         asked = [int(v) for v in re.findall(rf"\b{key}=(\d+)", out)]
         assert asked and max(asked) <= cap, (key, max(asked))
         print(configfile, "largest", key, max(asked))
@@ -127,9 +127,7 @@ def test_slurm_start_groups_ask_for_one_node_at_most(configfile):
     profile = yaml.safe_load((REPO / "workflow/profiles/slurm/config.yaml").read_text())
     cores, size = profile["cores"], profile["group-components"][profile["groups"]["md_start"]]
     cfg = load_config(merge_configs([REPO / "config.yaml", REPO / configfile]))
-    methods = {m for m in ("dihedrals", "vacuum_hot") if f"{m}:" in (REPO / configfile).read_text()}
-    assert methods
-    for method in methods:
+    for method in {cfg.molecule(m).start_method for m in cfg.train}:
         req = Requests(cfg).md_start(method)
         starts = [Start({"_cores": 1, "mem_mb": req.mem_mb, "runtime": req.runtime, "gpu": 0}) for _ in range(size)]
         group = GroupResources.basic_layered(
