@@ -262,7 +262,10 @@ def test_tiny_config_end_to_end(tmp_path):
     # Fig. 4a: size 1 is the main model and its production; 0.5 a model of its own on half the pairs
     pairs = rows[rows.statistic == "train_pairs"].set_index("method").value
     assert pairs["SD[1]"] == summary["train_pairs"] and 0.4 < pairs["SD[0.5]"] / pairs["SD[1]"] < 0.7
-    assert jsd["SD[1] vs MD"] == jsd["SD vs MD"] and jsd["SD[0.5] vs MD"] != jsd["SD vs MD"]
+    assert jsd["SD[1] vs MD"] == jsd["SD vs MD"]
+    # a 20-step model may keep every frame in the start's bin, so the two JSDs can tie: compare the runs
+    half = read_trajectory(tmp_path / "results" / "tiny" / "sizes" / "0.5" / "sd" / sd.name / "production.h5")
+    assert half.pos.shape == prod.pos.shape and not np.allclose(half.pos[1:], prod.pos[1:])
     assert drawn(ev / "alanine-dipeptide" / "training_size.png")
     log = (tmp_path / "results" / "tiny" / "logs" / "sizes" / "0.5" / "train.log").read_text()
     assert f"training on {pairs['SD[0.5]']:.0f} of the {summary['train_pairs']} training pairs" in log
