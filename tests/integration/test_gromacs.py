@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from scoredyn.config import load_config
 from scoredyn.errors import GromacsError, MoleculeError
 from scoredyn.geometry import bond_lengths, signed_volume
+from scoredyn.md.box import count_waters
 from scoredyn.md.gmx import Gromacs
 from scoredyn.md.runs import Protocol, default_mdp_dir
 from scoredyn.md.starts import draw_dihedral_start
@@ -119,6 +121,32 @@ def test_interrupted_production_continues_from_checkpoint(gmx, tmp_path, ala2):
 
     pos, _ = read_solute_xtc(topdir / "solute.gro", work / "md.xtc")
     assert len(pos) == 21  # frames 0, 0.1, ..., 2.0 ps: nothing lost, nothing doubled
+
+
+def test_a_seeded_solution_is_the_same_each_time(gmx, tmp_path, ala2):
+    # gmx solvate -maxsol drops its extra waters at random; the trim is drawn from the seed instead
+    _, topdir = ala2
+    cfg = load_config(
+        {
+            "run": "t",
+            "molecules": {"train": ["alanine-dipeptide"], "root": str(ROOT)},
+            "md": {"n_waters": 250, "cutoff_nm": 0.7, "equilibrate_ps": 0.1, "minimize_steps": 50},
+        }
+    )
+    proto = Protocol(gmx, cfg.md, default_mdp_dir())
+
+    def body(path: Path) -> list[str]:
+        return path.read_text().splitlines()[1:]  # line 0 is a random GROMACS title
+
+    runs = {}
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        proto.prepare_solution(topdir, topdir / "solute.gro", 2.1, tmp_path / name, seed=seed, threads=1)
+        runs[name] = body(tmp_path / name / "solvated.gro"), body(tmp_path / name / "eq.gro")
+        assert count_waters(tmp_path / name / "solvated.gro") == 250
+        assert re.search(r"^SOL\s+250\s*$", (tmp_path / name / "topol.top").read_text(), re.M)
+    assert runs["a"] == runs["b"] and runs["a"][0] != runs["c"][0]
+    atoms = [line[15:20] for line in runs["a"][0][1:-1]]
+    assert atoms == [f"{i:5d}" for i in range(1, len(atoms) + 1)] and len(atoms) == 22 + 4 * 250
 
 
 def test_a_launcher_in_the_command_starts_mdrun_only(tmp_path, ala2):

@@ -3,9 +3,13 @@
 The box edge is chosen once per molecule, from its reference structure: the smallest
 edge at which ``gmx solvate`` fits the configured count plus a small margin. Every
 system of that molecule (the long production and every start) is then solvated in
-that same box with exactly that many waters: ``-maxsol`` trims the margin, and the
+that same box with exactly that many waters: a seeded draw trims the margin, and the
 rare start whose shape leaves too little room is topped up with
 ``gmx insert-molecules``.
+
+``gmx solvate -maxsol`` is not used to trim: GROMACS 2022 removes the extra waters with
+an unseeded generator, so two runs of one seeded workflow got different boxes and so
+different trajectories.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import json
 import logging
 import re
 from pathlib import Path
+
+import numpy as np
 
 from scoredyn.config import box_edge_estimate_nm
 from scoredyn.errors import GromacsError
@@ -31,18 +37,43 @@ def count_waters(gro: Path | str) -> int:
     return len(ids)
 
 
-def _solvate(
-    gmx: Gromacs, solute: Path, edge: float, water: str, workdir: Path, maxsol: int = 0, top: Path | None = None
-) -> Path:
+def _solvate(gmx: Gromacs, solute: Path, edge: float, water: str, workdir: Path, top: Path | None = None) -> Path:
     boxed, out = workdir / "boxed.gro", workdir / "solvated.gro"
     gmx("editconf", cwd=workdir, f=str(solute.resolve()), o=boxed.name, bt="cubic", box=[edge] * 3, c=True)
     flags: dict[str, object] = dict(cp=boxed.name, cs=f"{water}.gro", o=out.name)
-    if maxsol:
-        flags["maxsol"] = maxsol
     if top is not None:
         flags["p"] = top.name
     gmx("solvate", cwd=workdir, **flags)
     return out
+
+
+def thin_waters(gro: Path | str, n_keep: int, seed: int) -> int:
+    """Keep ``n_keep`` of the waters (residue SOL) of a .gro, drawn uniformly with ``seed``.
+
+    The solute and the order of what is kept stay as they are; residues and atoms are
+    renumbered from 1. Returns the number of waters now in the file (fewer than
+    ``n_keep`` only if it had fewer).
+    """
+    gro = Path(gro)
+    lines = gro.read_text().splitlines()
+    n_atoms = int(lines[1])
+    residues: list[list[str]] = []  # consecutive atom lines of one residue (number and name)
+    for line in lines[2 : 2 + n_atoms]:
+        if residues and residues[-1][0][:10] == line[:10]:
+            residues[-1].append(line)
+        else:
+            residues.append([line])
+    waters = [i for i, res in enumerate(residues) if res[0][5:10].strip() == "SOL"]
+    if len(waters) <= n_keep:
+        return len(waters)
+    drop = set(np.random.default_rng(seed).choice(waters, len(waters) - n_keep, replace=False).tolist())
+    out, atom = [], 0
+    for resnr, res in enumerate((r for i, r in enumerate(residues) if i not in drop), start=1):
+        for line in res:
+            atom += 1
+            out.append(f"{resnr % 100000:5d}{line[5:15]}{atom % 100000:5d}{line[20:]}")
+    atomic_write_text(gro, "\n".join([lines[0], f"{atom:5d}", *out, lines[2 + n_atoms]]) + "\n")
+    return n_keep
 
 
 def find_box_edge(gmx: Gromacs, solute: Path | str, water: str, n_waters: int, workdir: Path | str) -> float:
@@ -96,8 +127,9 @@ def solvate_exact(
 
     ``top`` (a copy in ``workdir``) gets the SOL count. Returns the solvated .gro.
     """
-    out = _solvate(gmx, Path(solute), edge, water, workdir, maxsol=n_waters, top=top)
-    have = count_waters(out)
+    out = _solvate(gmx, Path(solute), edge, water, workdir, top=top)
+    have = thin_waters(out, n_waters, seed)
+    _set_water_count(top, have)
     if have < n_waters:
         log.info("solvate fitted %d of %d waters; inserting the rest", have, n_waters)
         filled = workdir / "filled.gro"
