@@ -11,7 +11,6 @@ The numbers are estimates for planning a cluster allocation, good to a factor of
 
 from __future__ import annotations
 
-import json
 import socket
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pandas as pd
 
 from scoredyn.config import Config
 from scoredyn.costs import Rates, Scale, box_atoms
+from scoredyn.data.summary import DatasetSummary
 from scoredyn.errors import ScoredynError
 from scoredyn.layout import Layout
 from scoredyn.md.summary import MDSummary
@@ -30,10 +30,6 @@ def _need(path: Path) -> Path:
     if not path.is_file():
         raise ScoredynError(f"{path}: missing; finish the small run first (snakemake --cores N) and estimate again")
     return path
-
-
-def _json(path: Path) -> dict:
-    return json.loads(_need(path).read_text())
 
 
 def peak_rss_mb(benchmark: Path) -> float:
@@ -56,8 +52,7 @@ def measure(small: Config, results: Path) -> Rates:
     metrics = TrainingMetrics.from_csv(tree.model_dir() / "metrics.csv")
     train_device = metrics.device
     sd = RolloutSummary.from_json(_need(tree.rollout_production("sd", mol, "json")), "sd_production")
-    summary = _json(tree.dataset_summary)
-    pairs = sum(s.get("train", 0) + s.get("val", 0) for s in summary.get("sources", [])) or 1
+    pairs = DatasetSummary.from_json(_need(tree.dataset_summary)).pairs or 1
     run_dir = md_dir / "production_run"
     run_bytes = sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file()) if run_dir.is_dir() else 0
     solute = sum(p.stat().st_size for p in (tree.md_production(mol, "h5"), tree.md_production(mol, "xtc"))

@@ -16,6 +16,8 @@ import yaml
 from snakemake.resources import GroupResources, Resources
 
 from scoredyn.config import load_config, merge_configs
+from scoredyn.data.summary import DatasetSummary
+from scoredyn.md.summary import MDSummary
 from scoredyn.requests import Requests
 from scoredyn.training_metrics import TrainingMetrics
 from scoredyn.trajectory import read_trajectory
@@ -180,9 +182,9 @@ def test_tiny_config_end_to_end(tmp_path):
         traj = read_trajectory(md / mol / "production.h5")
         assert traj.n_frames == 41 and traj.timestep == pytest.approx(0.1)
         assert traj.types is not None and traj.bonds is not None
-        summary = json.loads((md / mol / "production.json").read_text())
-        assert summary["checks"]["bonds_ok"] == 1.0 and summary["checks"]["chirality_ok"] == 1.0
-        assert summary["phases"]["md"]["ns_per_day"] > 0
+        md_summary = MDSummary.from_json(md / mol / "production.json")
+        assert md_summary.checks["bonds_ok"] == 1.0 and md_summary.checks["chirality_ok"] == 1.0
+        assert md_summary.production.ns_per_day > 0 and md_summary.frames == 41
         heavy = np.array(traj.numbers) > 1
         assert np.linalg.norm(np.diff(traj.pos[:, heavy], axis=0), axis=-1).max() < 2.0  # whole, no box jumps
         # saved at full precision: bond lengths, not the 0.01 A grid of GROMACS' default XTC precision
@@ -199,12 +201,12 @@ def test_tiny_config_end_to_end(tmp_path):
     # training: a dataset of both molecules, a model that reloads alone, metrics and the loss curve
     from scoredyn.model.checkpoint import load_model
 
-    summary = json.loads((tmp_path / "results" / "tiny" / "dataset" / "summary.json").read_text())
-    assert summary["train_pairs"] > 0 and summary["val_pairs"] > 0 and summary["atom_types"] == "types"
-    assert summary["possible_pairs"] >= summary["train_pairs"] + summary["val_pairs"] > 0
-    assert {s["molecule"] for s in summary["sources"]} == {"alanine-dipeptide", "ethane"}
+    summary = DatasetSummary.from_json(tmp_path / "results" / "tiny" / "dataset" / "summary.json")
+    assert summary.train_pairs > 0 and summary.val_pairs > 0 and summary.atom_types == "types"
+    assert summary.possible_pairs >= summary.pairs > 0
+    assert summary.molecules() == {"alanine-dipeptide", "ethane"}
     net, meta = load_model(tmp_path / "results" / "tiny" / "model" / "model.pt")
-    assert meta.lag_ps == 1.0 and meta.vocabulary == summary["vocabulary"] and net.cfg.width == 16
+    assert meta.lag_ps == 1.0 and meta.vocabulary == summary.vocabulary and net.cfg.width == 16
     metrics = TrainingMetrics.from_csv(tmp_path / "results" / "tiny" / "model" / "metrics.csv")
     assert [p.step for p in metrics.points] == [10, 20] and all(np.isfinite(p.val["val_loss"]) for p in metrics.points)
     assert metrics.device == "cpu" and metrics.samples_per_s > 0
@@ -261,14 +263,14 @@ def test_tiny_config_end_to_end(tmp_path):
     assert jsd.between(0, np.log(2)).all() and (ev / "alanine-dipeptide" / "sweep_solver.png").is_file()
     # Fig. 4a: size 1 is the main model and its production; 0.5 a model of its own on half the pairs
     pairs = rows[rows.statistic == "train_pairs"].set_index("method").value
-    assert pairs["SD[1]"] == summary["train_pairs"] and 0.4 < pairs["SD[0.5]"] / pairs["SD[1]"] < 0.7
+    assert pairs["SD[1]"] == summary.train_pairs and 0.4 < pairs["SD[0.5]"] / pairs["SD[1]"] < 0.7
     assert jsd["SD[1] vs MD"] == jsd["SD vs MD"]
     # a 20-step model may keep every frame in the start's bin, so the two JSDs can tie: compare the runs
     half = read_trajectory(tmp_path / "results" / "tiny" / "sizes" / "0.5" / "sd" / sd.name / "production.h5")
     assert half.pos.shape == prod.pos.shape and not np.allclose(half.pos[1:], prod.pos[1:])
     assert drawn(ev / "alanine-dipeptide" / "training_size.png")
     log = (tmp_path / "results" / "tiny" / "logs" / "sizes" / "0.5" / "train.log").read_text()
-    assert f"training on {pairs['SD[0.5]']:.0f} of the {summary['train_pairs']} training pairs" in log
+    assert f"training on {pairs['SD[0.5]']:.0f} of the {summary.train_pairs} training pairs" in log
     assert not (tmp_path / "results" / "tiny" / "sizes" / "1").exists()
     cond = rows[rows.observable.str.startswith("phi/psi | alpha, t = ")]
     assert set(cond.observable) == {"phi/psi | alpha, t = 1 ps", "phi/psi | alpha, t = 5 ps"}

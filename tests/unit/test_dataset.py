@@ -5,6 +5,7 @@ import torch
 
 from scoredyn.data.dataset import Source, choose_validation_blocks, pack_dataset, pair_segments, subset_pairs
 from scoredyn.data.loader import PairData
+from scoredyn.data.summary import DatasetSummary
 from scoredyn.errors import TrajectoryError
 from scoredyn.trajectory import Trajectory, write_trajectory
 
@@ -42,9 +43,9 @@ def test_pack_and_load_mixed_molecules(tmp_path):
     b = write(tmp_path / "b.h5", 50, 8, seed=2)
     summary = pack_dataset([Source(tmp_path / "a.h5", "a"), Source(tmp_path / "b.h5", "b")], tmp_path / "d.h5",
                            lag_ps=1.0, val_fraction=0.2, block_ps=5.0, atom_types="auto", seed=3)  # fmt: skip
-    assert summary["vocabulary"] == ["opls_135", "opls_140"] and summary["atom_types"] == "types"
+    assert summary.vocabulary == ["opls_135", "opls_140"] and summary.atom_types == "types"
     data = PairData(tmp_path / "d.h5", "train")
-    assert len(data) == summary["train_pairs"] and data.n_types == 2
+    assert len(data) == summary.train_pairs and data.n_types == 2
     batch = data.batch(torch.arange(len(data)))
     assert batch.n_graphs == len(data)
     # every displacement is the frame 10 steps later minus the conditioning frame
@@ -69,8 +70,8 @@ def test_reference_only_file_packs_with_element_types(tmp_path):
         f.attrs["numbers"] = [8, 1, 1]
         f.attrs["timestep"] = 0.5
     summary = pack_dataset([Source(tmp_path / "ref.h5", "water")], tmp_path / "d.h5", 1.0, 0.0, 10.0, "auto", 0)
-    assert summary["vocabulary"] == ["H", "O"] and summary["train_pairs"] == 38  # every pair of 40 frames, lag 2
-    assert summary["possible_pairs"] == 38 and summary["kept_fraction"] == 1.0
+    assert summary.vocabulary == ["H", "O"] and summary.train_pairs == 38  # every pair of 40 frames, lag 2
+    assert summary.possible_pairs == 38 and summary.kept_fraction == 1.0
     batch = PairData(tmp_path / "d.h5").sample(4, torch.Generator().manual_seed(0))
     assert batch.r.shape == (12, 3) and batch.types.tolist()[:3] == [1, 0, 0]
 
@@ -117,12 +118,13 @@ def test_ten_ps_lag_and_extra_files_through_the_config(tmp_path):
         }
     )
     summary = dataset_stage(cfg, {"butane": [tmp_path / "md.h5"]}, tmp_path / "d.h5", tmp_path / "d.json")
-    assert summary["atom_types"] == "elements"  # one source has no force-field types
-    assert [s["molecule"] for s in summary["sources"]] == ["butane", "other_tool"]
+    assert summary.atom_types == "elements"  # one source has no force-field types
+    assert [s.molecule for s in summary.sources] == ["butane", "other_tool"]
+    assert DatasetSummary.from_json(tmp_path / "d.json") == summary
     data = PairData(tmp_path / "d.h5")
     assert data.lag_ps == 10.0
     b = data.batch(torch.arange(len(data)))
-    assert b.n_graphs == summary["train_pairs"]
+    assert b.n_graphs == summary.train_pairs
     with h5py.File(tmp_path / "d.h5") as f:
         k, t = np.asarray(f["train"])[0]
         pos = np.asarray(f[f"trajectories/{k:05d}/pos"])
@@ -136,7 +138,7 @@ def test_rejected_starts_are_left_out(tmp_path):
     write_trajectory(tmp_path / "bad.h5", t)
     summary = pack_dataset([Source(tmp_path / "ok.h5", "m"), Source(tmp_path / "bad.h5", "m")], tmp_path / "d.h5",
                            1.0, 0.0, 10.0, "auto", 0)  # fmt: skip
-    assert summary["skipped"] == 1 and len(summary["sources"]) == 1
+    assert summary.skipped == 1 and len(summary.sources) == 1
 
 
 def test_prefix_keeps_the_first_part_of_every_trajectory(tmp_path):
@@ -183,7 +185,7 @@ def authors_file(path, n_frames=60, dt=10.0):
 def test_the_authors_layout_packs(tmp_path, atom_types, vocabulary):
     src = authors_file(tmp_path / "authors.hdf5")
     summary = pack_dataset([Source(src, "methane")], tmp_path / "d.h5", 10.0, 0.0, 100.0, atom_types, 0)
-    assert summary["vocabulary"] == vocabulary and summary["train_pairs"] == 59
+    assert summary.vocabulary == vocabulary and summary.train_pairs == 59
     batch = PairData(tmp_path / "d.h5").batch(torch.arange(2))
     with h5py.File(src) as f:
         pos = np.asarray(f["pos"])
@@ -204,7 +206,7 @@ def test_a_ten_ps_lag_at_tenth_ps_frames_keeps_nine_tenths_of_its_pairs(tmp_path
         write(sources[-1].path, round(run_ps / 0.1) + 1, 3, dt=0.1, seed=i + 1)
     summary = pack_dataset(sources, tmp_path / "d.h5", ds["lag_ps"], ds.get("val_fraction", 0.1), ds["block_ps"],
                            "auto", 0)  # fmt: skip
-    assert summary["possible_pairs"] == 20001 - 100 + 20 * (round(run_ps / 0.1) + 1 - 100)
-    assert summary["kept_fraction"] >= 0.9 and summary["val_pairs"] > 0
-    for s in summary["sources"]:
-        assert s["train"] + s["val"] <= s["possible"]
+    assert summary.possible_pairs == 20001 - 100 + 20 * (round(run_ps / 0.1) + 1 - 100)
+    assert summary.kept_fraction >= 0.9 and summary.val_pairs > 0
+    for s in summary.sources:
+        assert s.train + s.val <= s.possible

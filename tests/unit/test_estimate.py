@@ -1,10 +1,9 @@
 """The cost estimate: rates measured on a small run, scaled to a target config."""
 
-import json
-
 import pytest
 
 from scoredyn.config import load_config
+from scoredyn.data.summary import DatasetSummary, SourceSummary
 from scoredyn.errors import ScoredynError
 from scoredyn.estimate import estimate, measure
 from scoredyn.md.summary import MDSummary, PhaseSpeed
@@ -24,7 +23,8 @@ def small_run(tmp_path, rollout_summary):
     points = (TrainingPoint(1, 1.0, 50.0), TrainingPoint(2, 0.9, 100.0, {"val_loss": 0.95}))
     TrainingMetrics(points, "cpu").write(tmp_path / "model" / "metrics.csv")
     rollout_summary(100.0, evaluations_per_step=10).write(sd / "production.json")  # 10 ps/s
-    (tmp_path / "dataset" / "summary.json").write_text(json.dumps({"sources": [{"train": 90, "val": 10}]}))
+    DatasetSummary(["C", "H"], "elements", 0, [SourceSummary("md.h5", "alanine-dipeptide", 101, 90, 10, 100)],
+                   90, 10, 100, 1.0).write(tmp_path / "dataset" / "summary.json")  # fmt: skip
     (tmp_path / "dataset" / "dataset.h5").write_bytes(b"x" * 100)
     bench = tmp_path / "benchmarks"
     for rel, rss in (("md/alanine-dipeptide/production.tsv", 400.0), ("train.tsv", 800.0),

@@ -1,6 +1,7 @@
 """Evaluation: observables, KDE, circular W1, metric rows and figures on inputs with known answers."""
 
 import json
+from pathlib import Path
 
 import matplotlib
 
@@ -15,6 +16,7 @@ from scoredyn.analysis.kde import kde_1d, kde_2d, scott_bandwidth
 from scoredyn.analysis.observables import angle_classes, angle_triples, bond_classes, constrained_bond_classes
 from scoredyn.errors import ConfigError, ScoredynError
 from scoredyn.evaluation import figures
+from scoredyn.evaluation.ensembles import EnsembleRun, ensemble_runs
 from scoredyn.evaluation.metrics import (
     conditional_rows,
     equilibrium_rows,
@@ -25,6 +27,7 @@ from scoredyn.evaluation.metrics import (
 )
 from scoredyn.evaluation.observe import Observed, halves, observe
 from scoredyn.evaluation.stage import evaluate_speed_stage, metrics_stage
+from scoredyn.layout import Layout
 from scoredyn.md.summary import MDSummary, PhaseSpeed
 from scoredyn.trajectory import Trajectory, write_trajectory
 
@@ -185,10 +188,8 @@ def test_speed_stage_uses_each_runs_own_speed_and_keeps_the_job_as_secondary(tmp
     md_ens = tmp_path / "md_ens.h5"
     write_trajectory(md_ens, Trajectory(np.zeros((2, 3, 1, 3)), ["C"], np.array([6]), 1.0,
                                         attrs={"ns_per_day_mean": 30.0}))  # fmt: skip
-    ens = [{"molecule": "m", "state": "alpha", "method": "SD", "runs": 10, "ps": 40.0, "bench": [bench("ens", 8.64)],
-            "json": sd_ens, "output": tmp_path / "sd_ens.h5"},
-           {"molecule": "m", "state": "alpha", "method": "MD", "runs": 2, "ps": 40.0, "output": md_ens,
-            "bench": [bench("md0", 4.32), bench("md1", 4.32)]}]  # fmt: skip
+    ens = [EnsembleRun("m", "alpha", "SD", 10, 40.0, tmp_path / "sd_ens.h5", (bench("ens", 8.64),), sd_ens),
+           EnsembleRun("m", "alpha", "MD", 2, 40.0, md_ens, (bench("md0", 4.32), bench("md1", 4.32)))]  # fmt: skip
     out = {"figure": tmp_path / "speed.png", "csv": tmp_path / "speed.csv"}
     threads = {"md_production": 2, "md_conditional_run": 1, "sd_production": 1, "sd_conditional": 2,
                "dff_production": 1, "dff_conditional": 2}  # fmt: skip
@@ -365,3 +366,15 @@ def test_an_md_summary_round_trips_and_a_broken_one_names_the_rule(tmp_path):
     path.write_text(json.dumps({"phases": {"eq": {"ps": 1.0}}}))
     with pytest.raises(ScoredynError, match=r"production\.json: not a readable MD production summary.*md_production"):
         MDSummary.from_json(path)
+
+
+def test_ensemble_runs_name_each_methods_files_and_rule():
+    runs = ensemble_runs(Layout(Path("r")), {"m": ["alpha", "beta"]}, ["sd", "dff"], 4, 2, 5.0)
+    assert [(e.state, e.method) for e in runs] == [(s, x) for s in ("alpha", "beta") for x in ("SD", "DFF", "MD")]
+    sd, dff, md = runs[:3]
+    assert sd.output == Path("r/sd/m/conditional_alpha.h5") and sd.summary == Path("r/sd/m/conditional_alpha.json")
+    assert sd.bench == (Path("r/benchmarks/sd/m/conditional_alpha.tsv"),) and (sd.runs, sd.ps) == (4, 5.0)
+    assert dff.rule == "dff_conditional" and not dff.is_md and md.is_md and md.rule == "md_conditional_run"
+    assert md.summary is None and md.runs == 2 and md.output == Path("r/md/m/conditional_alpha.h5")
+    assert md.bench == tuple(Path(f"r/benchmarks/md/m/conditional_alpha/run_000{i}.tsv") for i in (0, 1))
+    assert all(not e.is_md for e in ensemble_runs(Layout(Path("r")), {"m": ["alpha"]}, ["sd"], 4, 0, 5.0))

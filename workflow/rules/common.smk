@@ -10,6 +10,7 @@ from scoredyn.config import (
 )
 from scoredyn.diffusion.settings import SolverConfig
 from scoredyn.errors import ScoredynError
+from scoredyn.evaluation.ensembles import ensemble_runs
 from scoredyn.layout import Layout
 from scoredyn.requests import Requests
 
@@ -260,9 +261,9 @@ def speed_inputs(wildcards):
     inputs = {
         "md_json": [f"{RESULTS}/md/{m}/production.json" for m in mols],
         "md_bench": [f"{BENCH}/md/{m}/production.tsv" for m in mols],
-        "ensembles": [e["output"] for e in ensembles],
-        "ensemble_json": [e["json"] for e in ensembles if "json" in e],
-        "ensemble_bench": [b for e in ensembles for b in e["bench"]],
+        "ensembles": [str(e.output) for e in ensembles],
+        "ensemble_json": [str(e.summary) for e in ensembles if e.summary],
+        "ensemble_bench": [str(b) for e in ensembles for b in e.bench],
     }
     for method in learned_methods():
         inputs[f"{method}_json"] = [
@@ -275,41 +276,15 @@ def speed_inputs(wildcards):
 
 
 def speed_ensembles():
-    """One entry per (molecule, state, method) ensemble: its output, runs, ps and benchmark files."""
-    out = []
-    ps = CFG.rollout.conditional.time_ps
-    for m in CFG.evaluate:
-        for s in conditional_states(m):
-            for method in learned_methods():
-                out.append(
-                    {
-                        "molecule": m,
-                        "state": s,
-                        "method": method.upper(),
-                        "runs": CFG.rollout.conditional.replicas,
-                        "ps": ps,
-                        "output": f"{RESULTS}/{method}/{m}/conditional_{s}.h5",
-                        "json": f"{RESULTS}/{method}/{m}/conditional_{s}.json",
-                        "bench": [f"{BENCH}/{method}/{m}/conditional_{s}.tsv"],
-                    }
-                )
-            if md_conditional_enabled():
-                runs = CFG.md.conditional_replicas
-                out.append(
-                    {
-                        "molecule": m,
-                        "state": s,
-                        "method": "MD",
-                        "runs": runs,
-                        "ps": ps,
-                        "output": f"{RESULTS}/md/{m}/conditional_{s}.h5",
-                        "bench": [
-                            f"{BENCH}/md/{m}/conditional_{s}/run_{i:04d}.tsv"
-                            for i in range(runs)
-                        ],
-                    }
-                )
-    return out
+    """Every conditional ensemble whose speed evaluate_speed reports (EnsembleRun records)."""
+    return ensemble_runs(
+        LAYOUT,
+        {m: conditional_states(m) for m in CFG.evaluate},
+        learned_methods(),
+        CFG.rollout.conditional.replicas,
+        CFG.md.conditional_replicas,
+        CFG.rollout.conditional.time_ps,
+    )
 
 
 def sweep_labels():

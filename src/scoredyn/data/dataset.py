@@ -25,6 +25,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from scoredyn.data.summary import DatasetSummary, SourceSummary
 from scoredyn.errors import TrajectoryError
 from scoredyn.io import atomic_path
 from scoredyn.trajectory import Trajectory, read_trajectory
@@ -113,8 +114,8 @@ def pack_dataset(
     block_ps: float,
     atom_types: str,
     seed: int,
-) -> dict[str, object]:
-    """Write the dataset file ``out``; returns a summary (pairs per split, vocabulary, per source).
+) -> DatasetSummary:
+    """Write the dataset file ``out``; returns its summary (pairs per split, vocabulary, per source).
 
     ``atom_types`` is ``types``, ``elements``, ``names`` or ``auto`` (types when every source has
     them, else elements).
@@ -138,7 +139,7 @@ def pack_dataset(
     labels = [atom_labels(t, atom_types, s.path) for t, s in zip(trajs, sources, strict=True)]
     vocab = sorted(set().union(*labels))
     rng = np.random.default_rng(seed)
-    summary: dict[str, object] = {"vocabulary": vocab, "atom_types": atom_types, "skipped": skipped, "sources": []}
+    packed: list[SourceSummary] = []
     n_train = n_val = 0
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update(lag_ps=lag_ps, val_fraction=val_fraction, block_ps=block_ps, seed=seed, atom_types=atom_types)
@@ -172,21 +173,12 @@ def pack_dataset(
             g.attrs.update(source=str(src.path), molecule=src.molecule, timestep=traj.timestep, lag=lag)
             train_rows.append(np.stack([np.full_like(train, k), train], axis=1))
             val_rows.append(np.stack([np.full_like(val, k), val], axis=1))
-            summary["sources"].append(
-                {
-                    "path": str(src.path),
-                    "molecule": src.molecule,
-                    "frames": traj.n_frames,
-                    "train": len(train),
-                    "val": len(val),
-                    "possible": possible,
-                }
-            )
+            packed.append(SourceSummary(str(src.path), src.molecule, traj.n_frames, len(train), len(val), possible))
             n_train, n_val = n_train + len(train), n_val + len(val)
         f.create_dataset("train", data=np.concatenate(train_rows).astype(np.int64).reshape(-1, 2))
         f.create_dataset("val", data=np.concatenate(val_rows).astype(np.int64).reshape(-1, 2))
     kept_fraction = (n_train + n_val) / n_possible if n_possible else 1.0
-    summary.update(train_pairs=n_train, val_pairs=n_val, possible_pairs=n_possible, kept_fraction=kept_fraction)
+    summary = DatasetSummary(vocab, atom_types, skipped, packed, n_train, n_val, n_possible, kept_fraction)
     log.info("packed %d training and %d validation pairs (%.1f%% of the %d possible) from %d trajectories",
              n_train, n_val, 100 * kept_fraction, n_possible, len(sources))  # fmt: skip
     if kept_fraction < 0.9:

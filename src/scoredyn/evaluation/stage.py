@@ -20,6 +20,7 @@ from scoredyn.config import METHOD_NAMES, Config, is_multiple
 from scoredyn.data.dataset import subset_pairs
 from scoredyn.errors import ScoredynError, TrajectoryError
 from scoredyn.evaluation import figures
+from scoredyn.evaluation.ensembles import EnsembleRun
 from scoredyn.evaluation.metrics import (
     COLUMNS,
     REFERENCE,
@@ -226,28 +227,27 @@ def _rollout_ns_per_day(summary: RolloutSummary, path: Path | str, rule: str) ->
     return _positive(summary.aggregate_ns_per_day, path, "aggregate_ns_per_day", rule)
 
 
-def _ensemble_speeds(e: Mapping[str, object]) -> tuple[float, float]:
+def _ensemble_speeds(e: EnsembleRun) -> tuple[float, float]:
     """(own, whole-job) ns/day of one ensemble: a learned method's sampling speed over all its replicas
-    from its summary ``json``, or MD's mean mdrun ns/day of one run (``ns_per_day_mean`` of ``output``)."""
-    benches = [Path(b) for b in e["bench"]]  # type: ignore[attr-defined]
-    ps = float(e["runs"]) * float(e["ps"])  # type: ignore[arg-type]
-    method = str(e["method"])
-    if method == REFERENCE:
-        attrs = trajectory_info(Path(str(e["output"])))[2]
-        own = _positive(attrs.get("ns_per_day_mean"), str(e["output"]), "ns_per_day_mean", "md_conditional")
+    from its rollout summary, or MD's mean mdrun ns/day of one run (``ns_per_day_mean`` of its output)."""
+    if e.is_md:
+        attrs = trajectory_info(e.output)[2]
+        own = _positive(attrs.get("ns_per_day_mean"), e.output, "ns_per_day_mean", "md_conditional")
         own_wall_s = 0.0
     else:
-        rule = f"{method.lower()}_conditional"
-        info = RolloutSummary.from_json(str(e["json"]), rule)
-        own = _rollout_ns_per_day(info, str(e["json"]), rule)
+        if e.summary is None:
+            raise ValueError(f"the {e.method} ensemble of {e.molecule} {e.state} names no rollout summary")
+        info = RolloutSummary.from_json(e.summary, e.rule)
+        own = _rollout_ns_per_day(info, e.summary, e.rule)
         own_wall_s = info.wall_s
-    seconds = _job_seconds(benches[0], own_wall_s) if len(benches) == 1 else sum(map(_benchmark_seconds, benches))
-    return own, _ns_per_day(ps, seconds)
+    one_job = len(e.bench) == 1
+    seconds = _job_seconds(e.bench[0], own_wall_s) if one_job else sum(map(_benchmark_seconds, e.bench))
+    return own, _ns_per_day(e.runs * e.ps, seconds)
 
 
 def evaluate_speed_stage(
     cfg: Config, molecules: list[str], md: dict[str, list[Path]], learned: dict[str, dict[str, list[Path]]],
-    ensembles: list[dict[str, object]], threads: dict[str, int], outputs: dict[str, Path],
+    ensembles: list[EnsembleRun], threads: dict[str, int], outputs: dict[str, Path],
 ) -> pd.DataFrame:  # fmt: skip
     """Simulated ns per day of every production and ensemble run, and the learned simulators'
     moves rejected or violating the checks per 100k steps (paper Fig. 5).
@@ -262,10 +262,7 @@ def evaluate_speed_stage(
     ----------
     md : ``{"json": [...], "bench": [...]}`` of each molecule's MD production, in ``molecules`` order
     learned : method (``SD``, ``DFF``) -> the same for its production rollouts
-    ensembles : one entry per (molecule, state, method) with keys molecule, state, method,
-        runs (replicas), ps (per run), bench (benchmark files: one, or one per run), output (the
-        ensemble ``.h5``; MD's records its runs' ns/day) and, for a learned method, json (the
-        rollout summary, whose wall_s counts every session of a resumed run)
+    ensembles : one per (molecule, state, method), from :func:`scoredyn.evaluation.ensembles.ensemble_runs`
     threads : threads of the rules md_production, md_conditional_run and <method>_production,
         <method>_conditional of each learned method
     """
@@ -299,15 +296,14 @@ def evaluate_speed_stage(
                     rows[name].add("stability", method, f"frames_{check}", v)
     for e in ensembles:
         speed, job = _ensemble_speeds(e)
-        rule = "md_conditional_run" if e["method"] == REFERENCE else f"{str(e['method']).lower()}_conditional"
-        each = ", per run" if e["method"] == REFERENCE else ""  # MD's runs are separate jobs, SD's one batch
-        label = (f"{e['method']} ensemble, {e['molecule']} {e['state']}, {e['runs']} x {e['ps']:g} ps{each}, "
-                 f"{_threads(threads[rule])}")  # fmt: skip
-        table.append({"label": label, "method": e["method"], "ns_per_day": speed, "job_ns_per_day": job,
+        each = ", per run" if e.is_md else ""  # MD's runs are separate jobs, SD's one batch
+        label = (f"{e.method} ensemble, {e.molecule} {e.state}, {e.runs} x {e.ps:g} ps{each}, "
+                 f"{_threads(threads[e.rule])}")  # fmt: skip
+        table.append({"label": label, "method": e.method, "ns_per_day": speed, "job_ns_per_day": job,
                       "rejections_per_100k": np.nan, "violations_per_100k": np.nan})  # fmt: skip
-        observable = f"throughput ensemble {e['state']}"
-        rows[str(e["molecule"])].add(observable, str(e["method"]), "ns_per_day", speed)
-        rows[str(e["molecule"])].add(observable, str(e["method"]), "job_ns_per_day", job)
+        observable = f"throughput ensemble {e.state}"
+        rows[e.molecule].add(observable, e.method, "ns_per_day", speed)
+        rows[e.molecule].add(observable, e.method, "job_ns_per_day", job)
     df = pd.concat([r.frame() for r in rows.values()], ignore_index=True)
     table_df = pd.DataFrame(table)
     for col in ("rejections_per_100k", "violations_per_100k"):
