@@ -74,14 +74,14 @@ def ramachandran_figure(observed: dict[str, Observed], centres: dict[str, tuple[
     for k, method in enumerate(methods):
         x, y = (observed[method].dihedrals[n] for n in names)
         ramachandran_scatter(x, y, axes[0, k], method_color(method), names)
-        ns = (len(x) - 1) * observed[method].dt_ps / 1000.0
-        axes[0, k].set_title(f"{method}: {len(x)} frames over {ns:.3g} ns")
+        # the length as the suptitle and the passage panels give it: frames x their interval
+        axes[0, k].set_title(f"{method}: {len(x)} frames, {duration(len(x) * observed[method].dt_ps)}")
         grid, dens = kde_2d(x, y, bandwidth_deg)
         mappable = free_energy_contours(grid, free_energy(dens, temperature_K), axes[1, k], levels, names)
         label_states(axes[1, k], centres)
         for ax in axes[:, k]:
             core_boxes(ax, cores or {})
-        axes[1, k].set_title(f"{method}: F = -kT ln P (KDE, h = {bandwidth_deg:g} deg)")
+        axes[1, k].set_title(f"{method}: F = -kT ln P (KDE, h = {bandwidth_deg:g}°)")
     fig.colorbar(mappable, ax=axes[1, :].tolist(), label="F (kJ/mol)", shrink=0.9)
     return fig
 
@@ -217,7 +217,7 @@ def conditional_figure(dihedrals: dict[str, dict[str, np.ndarray]], times_ps: li
             ax.set_xlim(-180, 180)
             ax.set_xlabel(f"{greek(names[0])} (°)")
             ax.set_title(f"from {greek(state)}, t = {t:g} ps")
-        axes[0].set_ylabel("density (1/deg)")
+        axes[0].set_ylabel("density (1/°)")
         axes[0].legend(frameon=False)
         return fig
     fig, axes = plt.subplots(len(methods), len(times_ps), figsize=(2.5 * len(times_ps) + 0.8, 2.6 * len(methods)),
