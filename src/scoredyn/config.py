@@ -79,6 +79,7 @@ class GromacsConfig:
     command: str
     threads: int
     checkpoint_minutes: float
+    reproducible: bool
 
 
 @dataclass(frozen=True)

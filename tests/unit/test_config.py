@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scoredyn.config import dff_stability, load_config, validate_config
+from scoredyn.config import dff_stability, load_config, merge_configs, validate_config
 from scoredyn.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,8 +16,9 @@ def base() -> dict:
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_configs_are_valid(path, monkeypatch):
+    # as Snakemake reads them: a --configfile overlays the workflow's config.yaml
     monkeypatch.chdir(REPO)
-    cfg = load_config(path)
+    cfg = load_config(merge_configs(list(dict.fromkeys([REPO / "config.yaml", path]))))
     assert cfg.molecules
 
 

@@ -57,10 +57,14 @@ class Gromacs:
         launcher that starts mdrun (``"mpirun -np 4 gmx_mpi"``, ``"srun gmx_mpi"``). The
         preparation tools (grompp, solvate, ...) always run serially, without the launcher.
     log_file : where every tool's command line and output is appended
+    reproducible : run mdrun with ``-reprod``: its FFT plans are then chosen without timing
+        them (FFTW_ESTIMATE), so a seeded run repeats bit for bit on one machine and build
+        (``gromacs.reproducible``)
     """
 
-    def __init__(self, command: str = "gmx", log_file: Path | str | None = None) -> None:
+    def __init__(self, command: str = "gmx", log_file: Path | str | None = None, reproducible: bool = True) -> None:
         self.command = command
+        self.reproducible = reproducible
         try:
             *self.launcher, self.driver = shlex.split(command)
         except ValueError as exc:
@@ -118,6 +122,8 @@ class Gromacs:
     def mdrun(self, cwd: Path | str, deffnm: str, threads: int = 1, checkpoint_minutes: float = 15.0) -> str:
         """Run (or continue from ``<deffnm>.cpt``) an mdrun; returns its output."""
         flags: dict[str, object] = {"deffnm": deffnm, "cpt": checkpoint_minutes}
+        if self.reproducible:
+            flags["reprod"] = True
         if (Path(cwd) / f"{deffnm}.cpt").is_file():
             log.info("continuing %s from its checkpoint", Path(cwd) / f"{deffnm}.cpt")
             flags["cpi"] = f"{deffnm}.cpt"

@@ -48,7 +48,8 @@ def _resolved(cfg: Config, name: str, topdir: Path) -> ResolvedMolecule:
 
 
 def _protocol(cfg: Config, log_file: Path | None, mdp_dir: Path) -> Protocol:
-    return Protocol(Gromacs(cfg.gromacs.command, log_file), cfg.md, Path(mdp_dir), cfg.gromacs.checkpoint_minutes)
+    gmx = Gromacs(cfg.gromacs.command, log_file, reproducible=cfg.gromacs.reproducible)
+    return Protocol(gmx, cfg.md, Path(mdp_dir), cfg.gromacs.checkpoint_minutes)
 
 
 def _inputs(cfg: Config, topdir: Path, seed: int, **extra: object) -> dict[str, object]:
