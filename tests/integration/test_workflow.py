@@ -158,25 +158,46 @@ def test_bad_config_fails_before_any_job_with_the_key(tmp_path):
     assert "Traceback" not in out
 
 
+TINY_OVERLAY = "dff: {enabled: true, steps: 10}\nevaluation: {training_sizes: [0.5, 1]}\n"
+
+
+def run_tiny(where: Path) -> Path:
+    """The tiny config with the DFF baseline beside SD and paper Fig. 4a on half the training pairs,
+    run from empty in ``where``; returns ``where``."""
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "config.yaml").symlink_to(REPO / "config.yaml")
+    (where / "dff.yaml").write_text(TINY_OVERLAY)
+    res = snakemake("--cores", "2", "--snakefile", str(REPO / "Snakefile"), "--directory", str(where),
+                    "--configfile", str(REPO / "config" / "tiny.yaml"), str(where / "dff.yaml"), cwd=where)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-5000:]
+    return where
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    return run_tiny(tmp_path_factory.mktemp("tiny"))
+
+
+#: the statistics of metrics.csv that time a run rather than describe its trajectories
+TIMINGS = {"ns_per_day", "job_ns_per_day", "speedup"}
+
+
 @pytest.mark.gromacs
 @pytest.mark.workflow
-def test_tiny_config_end_to_end(tmp_path):
-    (tmp_path / "config.yaml").symlink_to(REPO / "config.yaml")
-    # the DFF baseline beside SD, and paper Fig. 4a on half the training pairs
-    (tmp_path / "dff.yaml").write_text("dff: {enabled: true, steps: 10}\nevaluation: {training_sizes: [0.5, 1]}\n")
-    res = snakemake(
-        "--cores",
-        "2",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(tmp_path),
-        "--configfile",
-        str(REPO / "config" / "tiny.yaml"),
-        str(tmp_path / "dff.yaml"),
-        cwd=tmp_path,
-    )
-    assert res.returncode == 0, res.stderr[-5000:]
+def test_a_seeded_run_repeats_every_number_but_its_speeds(tiny_run, tmp_path):
+    # GROMACS, the dataset split, training, rollouts and bootstraps all draw from the run's seed
+    again = run_tiny(tmp_path / "again")
+    first, second = (pd.read_csv(d / "results" / "tiny" / "evaluation" / "metrics.csv") for d in (tiny_run, again))
+    assert list(first.columns) == list(second.columns) and len(first) == len(second) > 100
+    seeded = ~first.statistic.isin(TIMINGS)
+    pd.testing.assert_frame_equal(first[seeded], second[seeded], check_exact=True)
+    assert set(first[~seeded].statistic) == TIMINGS  # the speeds are in the table, and only they are left out
+
+
+@pytest.mark.gromacs
+@pytest.mark.workflow
+def test_tiny_config_end_to_end(tiny_run):
+    tmp_path = tiny_run
     md = tmp_path / "results" / "tiny" / "md"
     for mol in ("alanine-dipeptide", "ethane"):
         traj = read_trajectory(md / mol / "production.h5")
