@@ -94,8 +94,9 @@ def solver_error(system: RolloutSystem, frames: np.ndarray, solver: SolverConfig
     noise = torch.randn(frames.shape, generator=torch.Generator().manual_seed(7))
     r = torch.as_tensor(frames, dtype=torch.float32)
 
-    def draw(s: SolverConfig, comp: bool) -> torch.Tensor:
-        return DisplacementSampler(net, sampler.schedule, s, sampler.types, compile=comp).sample(r, noise)
+    def draw(s: SolverConfig, comp: bool) -> torch.Tensor:  # the network's own move: no redraw
+        like = DisplacementSampler(net, sampler.schedule, s, sampler.types, compile=comp, anchor=sampler.anchor)
+        return like.sample(r, noise)
 
     ref = draw(REFERENCE_SOLVER, False)
     return float((draw(solver, compiled) - ref).pow(2).mean().sqrt() / ref.pow(2).mean().sqrt())
@@ -186,7 +187,9 @@ def main() -> None:
         ("trained model", system.sampler.net, args.replicas, DisplacementSampler),
         ("paper width (w200, 5 bl.)", paper_net, args.paper_replicas, HeldSampler),
     ):
-        sampler = cls(net, system.sampler.schedule, solver, system.sampler.types, device, compile=compiled)
+        anchor = system.sampler.anchor if net is system.sampler.net else None  # the trained one reads torsions
+        sampler = cls(net, system.sampler.schedule, solver, system.sampler.types, device, compile=compiled,
+                      anchor=anchor, redraw=anchor is not None and system.sampler.redraw)  # fmt: skip
         single = None
         for threads, n_rep in ((1, 1), (cores, 1), (1, many)):
             torch.set_num_threads(threads)
