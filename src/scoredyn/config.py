@@ -410,6 +410,9 @@ METHOD_NAMES = {"md": "MD", "sd": "SD", "dff": "DFF"}
 #: The ``dff`` keys that change the trained denoiser; the others change only its dynamics, so
 #: the rules retrain on these alone.
 DFF_TRAINING_KEYS = ("sigma_A", "duplicates", "steps")
+#: The ``evaluation`` keys that add runs (the solver sweep's productions, Fig. 4a's models)
+#: instead of changing how runs are analysed: turning them on reruns no other evaluation.
+EVALUATION_RUN_KEYS = ("sweep", "training_sizes")
 
 #: Largest D dt / sigma^2 of the DFF's Brownian dynamics (see :func:`dff_stability`).
 MAX_DFF_STABILITY = 0.5

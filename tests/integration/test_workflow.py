@@ -409,6 +409,25 @@ def glycine_pdb(path: Path) -> Path:
 
 @pytest.mark.gromacs
 @pytest.mark.workflow
+def test_adding_a_sweep_point_or_dropping_fig4a_reruns_no_other_evaluation(tiny_run):
+    # the evaluation rules take the analysis settings as params, so that changing a bin width
+    # redoes them; the keys that only add runs must not
+    overlay = tiny_run / "more.yaml"
+    overlay.write_text(
+        "dff: {enabled: true, steps: 10}\n"
+        "evaluation: {training_sizes: [], sweep: {solvers: [{name: dpmpp2m, steps: 5}, {name: dpm3m, steps: 5}]}}\n"
+    )
+    res = snakemake("-n", "--cores", "2", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tiny_run),
+                    "--configfile", str(REPO / "config" / "tiny.yaml"), str(overlay), cwd=tiny_run)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-5000:]
+    counts, _ = planned_jobs(res.stdout + res.stderr)
+    assert counts.get("sd_sweep") == 1, counts  # the new point alone, not the one already run
+    assert {"evaluate_sweep", "metrics"} <= set(counts)
+    assert not {"evaluate_equilibrium", "evaluate_conditional", "train", "sd_production"} & set(counts), counts
+
+
+@pytest.mark.gromacs
+@pytest.mark.workflow
 def test_a_molecule_described_in_the_config_alone_runs_through_the_tiny_pipeline(tmp_path):
     import yaml
 

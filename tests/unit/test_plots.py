@@ -91,6 +91,37 @@ def test_a_sweep_of_short_runs_warns_that_its_speeds_are_start_up():
     plt.close("all")
 
 
+def test_the_training_size_figure_draws_each_rollout_s_own_noise_beside_its_jsd():
+    from scoredyn.evaluation.figures import training_size_figure
+
+    rows = [("phi/psi", "MD split-half", "jsd_nats", 0.09)]
+    for size, pairs, jsd, own in (("0.1", 861, 0.36, 0.11), ("1", 8538, 0.2, 0.28)):
+        rows += [("training size", f"SD[{size}]", "train_pairs", pairs),
+                 ("phi/psi", f"SD[{size}] vs MD", "jsd_nats", jsd),
+                 ("phi/psi", f"SD[{size}] split-half", "jsd_nats", own)]  # fmt: skip
+    fig = training_size_figure(pd.DataFrame(rows, columns=["observable", "method", "statistic", "value"]), "t")
+    (ax,) = fig.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["SD split-half (its own noise)"].get_ydata()) == [0.11, 0.28]
+    assert list(lines["SD against MD"].get_ydata()) == [0.36, 0.2]
+    assert ax.get_ylim()[1] > 0.36 * 1.3  # room for the legend above the highest point
+    plt.close(fig)
+
+
+def test_a_first_passage_legend_sits_above_the_tallest_bar(rng):
+    import numpy as np
+
+    from scoredyn.plots.kinetics import fpt_histogram
+
+    fig, ax = plt.subplots()
+    samples = {"MD": rng.exponential(50, 20), "SD": rng.exponential(40, 20)}
+    fpt_histogram(samples, {m: (s.mean(), s.min(), s.max()) for m, s in samples.items()}, ax, "a -> b")
+    edges = np.histogram_bin_edges(np.concatenate(list(samples.values())), bins=20)
+    tallest = max(np.histogram(s, bins=edges, density=True)[0].max() for s in samples.values())
+    assert ax.get_ylim()[1] >= 1.4 * tallest
+    plt.close(fig)
+
+
 def test_a_saved_png_is_a_palette_image_a_third_the_size_that_keeps_the_plot(tmp_path, rng):
     import io
 

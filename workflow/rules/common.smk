@@ -4,6 +4,7 @@ from pathlib import Path
 
 from scoredyn.config import (
     DFF_TRAINING_KEYS,
+    EVALUATION_RUN_KEYS,
     load_config,
     solver_names,
     with_molecule_root,
@@ -203,6 +204,15 @@ def dff_train_settings():
 
 def dff_dynamics_settings():
     return {k: v for k, v in config["dff"].items() if k not in DFF_TRAINING_KEYS}
+
+
+def evaluation_settings():
+    """The evaluation settings that change how runs are analysed (binning, bandwidths,
+    bootstrap), as params that rerun an evaluation when they change; the keys that only add
+    runs (EVALUATION_RUN_KEYS) are left out."""
+    return {
+        k: v for k, v in config["evaluation"].items() if k not in EVALUATION_RUN_KEYS
+    }
 
 
 def learned_methods():

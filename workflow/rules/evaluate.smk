@@ -51,7 +51,7 @@ rule evaluate_equilibrium:
         runtime=30,
         gpu=0,
     params:
-        settings=config["evaluation"],
+        settings=evaluation_settings(),
     script:
         "../scripts/evaluate_equilibrium.py"
 
@@ -81,7 +81,7 @@ rule evaluate_conditional:
         runtime=15,
         gpu=0,
     params:
-        settings=config["evaluation"],
+        settings=evaluation_settings(),
     script:
         "../scripts/evaluate_conditional.py"
 
@@ -174,7 +174,7 @@ rule evaluate_sweep:
         gpu=0,
     params:
         solvers=sweep_points(),
-        settings=config["evaluation"],
+        settings=evaluation_settings(),
     script:
         "../scripts/evaluate_sweep.py"
 
@@ -206,6 +206,6 @@ rule evaluate_sizes:
         gpu=0,
     params:
         sizes=size_labels(),
-        settings=config["evaluation"],
+        settings=evaluation_settings(),
     script:
         "../scripts/evaluate_sizes.py"

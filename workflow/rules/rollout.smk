@@ -119,7 +119,8 @@ rule sd_sweep:
         gpu=1,
     params:
         workdir=f"{SD}/sweep/{{solver}}/run",
-        settings={"rollout": config["rollout"], "sweep": config["evaluation"]["sweep"]},
+        # the point's own solver and time: another point in the sweep does not rerun this one
+        settings=config["rollout"],
         method="sd",
         solver=lambda wildcards: wildcards.solver,
         time_ns=CFG.sweep_time_ns(),
