@@ -322,6 +322,8 @@ def test_a_few_broken_bonds_raise_the_jsd_and_show_in_the_figure(rng):
     assert note.startswith("SD: 1% off axis (") and note.endswith("-14 Å)")  # MD's range cuts SD's low tail too
     fig = figures.geometry_figure({"MD": md, "SD": bad}, "bonds", 300.0, 24.0)
     assert note in [t.get_text() for t in fig.axes[0].texts]
+    # the legend sits outside the panels, where it covers no note
+    assert fig.axes[0].get_legend() is None and [t.get_text() for t in fig.legends[0].get_texts()] == ["MD", "SD"]
     plt.close(fig)
 
 

@@ -178,7 +178,8 @@ def geometry_figure(observed: dict[str, Observed], kind: str, temperature_K: flo
         n = len(ref[cls]) // max(observed[REFERENCE].n_frames, 1)
         title = f"{n} {kind[:-1] if n == 1 else kind} {cls}"
         ax.set_title(title + (f"\nconstrained in MD ({constraints})" if cls in fixed else ""))
-    axes[0].legend(frameon=False)
+    # one legend for the figure, outside the panels: in a panel it would cover a note or a wall
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper right", ncols=len(observed), frameon=False)
     return fig
 
 
