@@ -380,3 +380,12 @@ def test_ensemble_runs_name_each_methods_files_and_rule():
     assert md.summary is None and md.runs == 2 and md.output == Path("r/md/m/conditional_alpha.h5")
     assert md.bench == tuple(Path(f"r/benchmarks/md/m/conditional_alpha/run_000{i}.tsv") for i in (0, 1))
     assert all(not e.is_md for e in ensemble_runs(Layout(Path("r")), {"m": ["alpha"]}, ["sd"], 4, 0, 5.0))
+
+
+def test_a_long_suptitle_is_broken_into_lines_that_fit_a_one_panel_figure():
+    from scoredyn.evaluation.stage import fitted_title
+
+    title = "butane: SD against MD (held out: never seen in training); MD 1.5 ns, SD 1 ns"
+    one_panel = fitted_title(title, 3.2)
+    assert one_panel.replace("\n", " ") == title and max(map(len, one_panel.splitlines())) <= 3.2 * 13
+    assert "\n" in one_panel and "\n" not in fitted_title(title, 9.6)
