@@ -383,7 +383,7 @@ def test_ensemble_runs_name_each_methods_files_and_rule():
 
 
 def test_a_long_suptitle_is_broken_into_lines_that_fit_a_one_panel_figure():
-    from scoredyn.evaluation.stage import fitted_title
+    from scoredyn.evaluation.figures import fitted_title
 
     title = "butane: SD against MD (held out: never seen in training); MD 1.5 ns, SD 1 ns"
     one_panel = fitted_title(title, 3.2)

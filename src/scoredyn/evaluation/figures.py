@@ -7,6 +7,7 @@ Each function returns a matplotlib Figure built from the pure plotting functions
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -186,6 +187,11 @@ def geometry_figure(observed: dict[str, Observed], kind: str, temperature_K: flo
 def duration(ps: float) -> str:
     """A trajectory's length as a reader takes it in: 40 ps, 2.5 ns."""
     return f"{ps / 1000.0:.3g} ns" if ps >= 1000.0 else f"{ps:.3g} ps"
+
+
+def fitted_title(title: str, width_in: float, chars_per_inch: float = 13.0) -> str:
+    """``title`` broken at spaces into lines that a 9 pt suptitle fits into a figure ``width_in`` wide."""
+    return textwrap.fill(title, width=max(24, int(width_in * chars_per_inch)), break_on_hyphens=False)
 
 
 def fpt_figure(passages: dict[str, dict[tuple[str, str], np.ndarray]], means: dict[str, dict[tuple[str, str], tuple]],

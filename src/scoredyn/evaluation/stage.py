@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -116,16 +115,11 @@ def evaluate_equilibrium_stage(
             "fpt": figures.fpt_figure(passages, means, spans),
         }
         for key, f in figs.items():
-            f.suptitle(fitted_title(title, f.get_figwidth()), fontsize=9)
+            f.suptitle(figures.fitted_title(title, f.get_figwidth()), fontsize=9)
             _save(f, outputs[key])
     write_csv(df, outputs["csv"])
     _log_headline(df, name)
     return df
-
-
-def fitted_title(title: str, width_in: float, chars_per_inch: float = 13.0) -> str:
-    """``title`` broken at spaces into lines that a 9 pt suptitle fits into a figure ``width_in`` wide."""
-    return textwrap.fill(title, width=max(24, int(width_in * chars_per_inch)), break_on_hyphens=False)
 
 
 def _log_headline(df: pd.DataFrame, name: str) -> None:
