@@ -101,6 +101,7 @@ class MDConfig:
     vacuum_hot: VacuumHotStarts
 
     conditional_replicas: int  # md.conditional.replicas: MD runs from each state's start
+    held_out_production_ns: float | None = None  # a held-out molecule's production; production_ns when None
 
     def steps(self, ps: float, timestep_fs: float | None = None) -> int:
         """Number of MD steps that cover ``ps`` picoseconds."""
@@ -113,7 +114,7 @@ class MDConfig:
     def run_settings(self) -> dict[str, object]:
         """The settings every MD run of a molecule depends on (not the starts' or the
         conditional ensembles'): what a working directory is stamped with."""
-        skip = ("dihedral_starts", "vacuum_hot", "conditional_replicas")
+        skip = ("dihedral_starts", "vacuum_hot", "conditional_replicas", "held_out_production_ns")
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
 
@@ -313,7 +314,18 @@ class Config:
     @property
     def molecules(self) -> list[str]:
         """Every molecule the run simulates, training molecules first."""
-        return self.train + [m for m in self.evaluate if m not in self.train]
+        return self.train + self.held_out
+
+    @property
+    def held_out(self) -> list[str]:
+        """The molecules evaluated but never trained on: their MD is the reference alone."""
+        return [m for m in self.evaluate if m not in self.train]
+
+    def production_ns(self, name: str) -> float:
+        """Length of molecule ``name``'s MD production: ``md.held_out_production_ns`` for a
+        molecule held out of training (when set), else ``md.production_ns``."""
+        held_out = self.md.held_out_production_ns
+        return held_out if held_out is not None and name in self.held_out else self.md.production_ns
 
 
 def is_multiple(value: float, step: float) -> bool:

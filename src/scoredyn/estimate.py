@@ -81,7 +81,7 @@ def estimate(target: Config, rates: Rates) -> pd.DataFrame:
     md, roll, ev, t = target.md, target.rollout, target.evaluation, target.training
     cpu_per_ps = rates.md_cpu_s(target, 1.0)
     n_eval = len(target.evaluate)
-    prod_ps = (md.production_ns * 1000.0 + md.equilibrate_ps) * len(target.molecules)
+    prod_ps = sum(target.production_ns(m) * 1000.0 + md.equilibrate_ps for m in target.molecules)
     starts = {"dihedrals": md.dihedral_starts, "vacuum_hot": md.vacuum_hot}
     start_ps = 0.0
     for m in target.train:

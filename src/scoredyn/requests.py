@@ -98,9 +98,11 @@ class Requests:
         seconds = self.rates.md_cpu_s(self.cfg, ps) / max(threads, 1)
         return self._request(job, seconds, self.rates.md_mem_mb(self.cfg), resumable)
 
-    def md_production(self) -> Request:
-        md = self.cfg.md
-        return self.md("md_production", md.production_ns * 1000.0 + md.equilibrate_ps, self.cfg.gromacs.threads)
+    def md_production(self, name: str | None = None) -> Request:
+        """The production of molecule ``name``; without one, the longest of the run's (a held-out
+        molecule's may be longer: ``md.held_out_production_ns``)."""
+        ns = max(self.cfg.production_ns(m) for m in ([name] if name is not None else self.cfg.molecules))
+        return self.md("md_production", ns * 1000.0 + self.cfg.md.equilibrate_ps, self.cfg.gromacs.threads)
 
     def md_start(self, method: str) -> Request:
         """One diverse start of ``method`` (``dihedrals`` or ``vacuum_hot``): equilibration and run."""

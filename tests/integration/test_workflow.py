@@ -464,3 +464,36 @@ def test_no_frame_of_the_held_out_butane_reaches_the_dataset():
     sources = {re.match(r"results/alkanes/md/([^/]+)/", p).group(1) for p in inputs}
     assert sources == {"ethane", "propane", "pentane"}
     assert any("md/butane/production.h5" in line for line in text.splitlines() if "input:" in line)  # MD still runs
+
+
+def job_blocks(text: str) -> list[dict[str, object]]:
+    """Each planned job of a dry run: its rule, molecule, priority (0 when not printed) and runtime."""
+    jobs: list[dict[str, object]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if head := re.match(r"^(?:local)?rule (\w+):$", line):
+            jobs.append({"rule": head.group(1), "molecule": None, "priority": 0, "runtime": None})
+        elif jobs and (m := re.match(r"wildcards: .*molecule=([\w.-]+)", line)):
+            jobs[-1]["molecule"] = m.group(1)
+        elif jobs and (m := re.match(r"priority: (-?\d+)$", line)):
+            jobs[-1]["priority"] = int(m.group(1))
+        elif jobs and (m := re.search(r"resources: .*runtime=(\d+)", line)):
+            jobs[-1]["runtime"] = int(m.group(1))
+    return jobs
+
+
+@pytest.mark.workflow
+def test_the_held_out_reference_runs_longer_and_only_once_the_training_data_is_simulated():
+    cfg = load_config(merge_configs([REPO / "config.yaml", REPO / "config/alkanes.yaml"]), check_molecules=False)
+    assert cfg.production_ns("butane") > cfg.production_ns("pentane")
+    res = snakemake("-n", "--forceall", "--configfile", "config/alkanes.yaml")
+    assert res.returncode == 0, res.stderr[-3000:]
+    jobs = job_blocks(res.stdout + res.stderr)
+    md = [j for j in jobs if str(j["rule"]).startswith("md_") and j["rule"] != "md_state_start"]
+    (held,) = [j for j in md if j["rule"] == "md_production" and j["molecule"] == "butane"]
+    training_path = [j for j in md if j is not held]
+    assert {j["rule"] for j in training_path} >= {"md_topology", "md_box", "md_vacuum_hot", "md_start", "md_production"}
+    # the scheduler gives a free core to any ready training-data job before the held-out production
+    assert all(j["priority"] > held["priority"] for j in training_path), [(j["rule"], j["molecule"]) for j in md]
+    trained = [j["runtime"] for j in training_path if j["rule"] == "md_production"]
+    assert len(trained) == 3 and held["runtime"] > max(trained)

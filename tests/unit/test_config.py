@@ -117,6 +117,19 @@ def test_a_held_out_molecule_cannot_come_back_through_extra_training_files():
     validate_config(base() | {"molecules": mols, "dataset": {"extra": [{"path": "a.h5", "molecule": "ethane"}]}})
 
 
+def test_a_held_out_molecule_runs_its_own_production_length_and_the_trained_ones_do_not():
+    mols = {"train": ["ethane", "pentane"], "evaluate": ["butane", "ethane"]}
+    cfg = load_config(base() | {"molecules": mols, "md": {"production_ns": 0.3, "held_out_production_ns": 1.2}})
+    assert cfg.held_out == ["butane"] and cfg.molecules == ["ethane", "pentane", "butane"]
+    assert [cfg.production_ns(m) for m in cfg.molecules] == [0.3, 0.3, 1.2]
+    same = load_config(base() | {"molecules": mols, "md": {"production_ns": 0.3}})
+    assert [same.production_ns(m) for m in same.molecules] == [0.3, 0.3, 0.3]
+    # the trained molecules' MD (starts included) is stamped without the held-out length
+    assert cfg.md.run_settings() == same.md.run_settings()
+    with pytest.raises(ConfigError, match="held_out_production_ns"):
+        validate_config(base() | {"md": {"held_out_production_ns": 0}})
+
+
 def test_training_sizes_are_fractions_or_whole_pair_counts():
     assert validate_config(base() | {"evaluation": {"training_sizes": [0.1, 0.5, 1, 3000]}})
     with pytest.raises(ConfigError, match=r"evaluation\.training_sizes has \[2\.5\]: .* must be whole"):

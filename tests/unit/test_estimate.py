@@ -78,6 +78,14 @@ def test_rates_round_trip_and_requests_split_long_work(tmp_path, rollout_summary
     req = Requests(small.override(md={"production_ns": 10.0, "equilibrate_ps": 0.0}, gromacs={"threads": 1}), rates)
     prod = req.md_production()
     assert prod.runtime == 505 and prod.mem_mb == 1200 and prod.submissions == 1 and prod.retries(1) is None
+    # a held-out molecule's reference production asks for its own length; the rule's retries for the longest
+    evaluate = {"evaluate": ["alanine-dipeptide", "butane"]}
+    held = req.cfg.override(molecules=evaluate, md={"held_out_production_ns": 20.0})
+    assert Requests(held, rates).md_production("butane").runtime == 1005
+    assert Requests(held, rates).md_production("alanine-dipeptide") == prod
+    assert Requests(held, rates).md_production() == Requests(held, rates).md_production("butane")
+    amount = estimate(held, rates).set_index("what").amount
+    assert amount["MD production"] == pytest.approx((10.0 + 20.0) * 1000.0 / 3600.0)
     capped = Requests(small.override(md={"production_ns": 1000.0}, requests={"max_runtime_min": 1440}), rates)
     long = capped.md_production()
     assert long.runtime == 1440 and long.submissions == 39 and long.retries(1) == 39

@@ -122,13 +122,33 @@ def start_inputs(wildcards):
     return inputs
 
 
-def start_request(attribute):
-    """Named resource function: the request of one diverse start of the molecule's method."""
+def molecule_request(request, attribute):
+    """Named resource function: the attribute of request(molecule), a Request of the job's molecule."""
 
     def value(wildcards):
-        return getattr(REQUESTS.md_start(start_method(wildcards.molecule)), attribute)
+        return getattr(request(wildcards.molecule), attribute)
 
     return value
+
+
+def start_request(attribute):
+    """The request of one diverse start of the molecule's method."""
+    return molecule_request(lambda m: REQUESTS.md_start(start_method(m)), attribute)
+
+
+def production_request(attribute):
+    """The request of the molecule's production (a held-out molecule's may be longer)."""
+    return molecule_request(REQUESTS.md_production, attribute)
+
+
+# The training data's MD (topologies, boxes, starts, the trained molecules' productions) goes
+# before the productions of held-out molecules, which nothing needs until the SD rollouts: those
+# take the cores that the training path leaves free, beside the dataset and training.
+TRAINING_PATH = 1
+
+
+def production_priority(wildcards):
+    return 0 if wildcards.molecule in CFG.held_out else TRAINING_PATH
 
 
 def start_retries():

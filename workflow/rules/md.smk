@@ -11,6 +11,7 @@ rule md_topology:
         f"{LOGS}/md/{{molecule}}/topology.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/topology.tsv"
+    priority: TRAINING_PATH
     conda:
         "../../envs/gromacs.yaml"
     threads: 1
@@ -31,6 +32,7 @@ rule md_box:
         f"{LOGS}/md/{{molecule}}/box.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/box.tsv"
+    priority: TRAINING_PATH
     conda:
         "../../envs/gromacs.yaml"
     threads: 1
@@ -51,6 +53,7 @@ rule md_vacuum_hot:
         f"{LOGS}/md/{{molecule}}/vacuum_hot.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/vacuum_hot.tsv"
+    priority: TRAINING_PATH
     conda:
         "../../envs/gromacs.yaml"
     threads: 1
@@ -74,6 +77,7 @@ rule md_start:
         f"{LOGS}/md/{{molecule}}/starts/start_{{index}}.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/starts/start_{{index}}.tsv"
+    priority: TRAINING_PATH
     retries: start_retries()
     conda:
         "../../envs/gromacs.yaml"
@@ -98,6 +102,7 @@ rule md_starts_manifest:
         f"{LOGS}/md/{{molecule}}/starts/manifest.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/starts/manifest.tsv"
+    priority: TRAINING_PATH
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -122,13 +127,14 @@ rule md_production:
         f"{LOGS}/md/{{molecule}}/production.log",
     benchmark:
         f"{BENCH}/md/{{molecule}}/production.tsv"
+    priority: production_priority
     retries: REQUESTS.of("md_production").retries(RETRIES)
     conda:
         "../../envs/gromacs.yaml"
     threads: CFG.gromacs.threads
     resources:
-        mem_mb=REQUESTS.of("md_production").mem_mb,
-        runtime=REQUESTS.of("md_production").runtime,
+        mem_mb=production_request("mem_mb"),
+        runtime=production_request("runtime"),
         gpu=0,
     params:
         mdp_dir=MDP_DIR,

@@ -101,18 +101,18 @@ def production_stage(
     proto = _protocol(cfg, log_file, mdp_dir)
     edge, _ = read_box(box_json)
     seed = derive_seed(cfg.seed, name, "production")
-    ps = cfg.md.production_ns * 1000.0
+    ns = cfg.production_ns(name)
     log.info(
         "%s: production of %.3f ns at %.0f K in a %.3f nm box with %d waters",
         name,
-        cfg.md.production_ns,
+        ns,
         cfg.md.temperature_K,
         edge,
         cfg.md.n_waters,
     )
-    claim_workdir(workdir, _inputs(cfg, topdir, seed, edge=edge))
+    claim_workdir(workdir, _inputs(cfg, topdir, seed, edge=edge, production_ns=ns))
     phases = proto.prepare_solution(topdir, topdir / "solute.gro", edge, workdir, seed, threads)
-    phases.append(proto.run_nvt(workdir, ps, seed, threads))
+    phases.append(proto.run_nvt(workdir, ns * 1000.0, seed, threads))
     mol = _resolved(cfg, name, topdir)
     traj = load_solute_xtc(
         topdir / "solute.gro",
