@@ -45,16 +45,13 @@ def test_dry_run_plans_every_small_config(configfile):
 
 def planned_jobs(text: str) -> tuple[dict[str, int], dict[str, set[tuple[str | None, str | None]]]]:
     """Job counts per rule, and the (gpu, slurm_partition) requests of each rule, from a dry run."""
-    counts, requests, rule = {}, {}, None
-    for line in text.splitlines():
-        head = re.match(r"^(?:local)?rule (\w+):$", line.strip())
-        if head:
-            rule = head.group(1)
-            counts[rule] = counts.get(rule, 0) + 1
-        elif rule and line.strip().startswith("resources:"):
-            gpu, part = re.search(r"gpu=(\d+)", line), re.search(r"slurm_partition=([^,]+)", line)
+    counts, requests = {}, {}
+    for job in job_blocks(text):
+        rule, resources = str(job["rule"]), job["resources"]
+        counts[rule] = counts.get(rule, 0) + 1
+        if resources is not None:
+            gpu, part = re.search(r"gpu=(\d+)", resources), re.search(r"slurm_partition=([^,]+)", resources)
             requests.setdefault(rule, set()).add((gpu and gpu.group(1), part and part.group(1)))
-            rule = None
     return counts, requests
 
 
@@ -467,18 +464,20 @@ def test_no_frame_of_the_held_out_butane_reaches_the_dataset():
 
 
 def job_blocks(text: str) -> list[dict[str, object]]:
-    """Each planned job of a dry run: its rule, molecule, priority (0 when not printed) and runtime."""
+    """Each planned job of a dry run: its rule, molecule, priority (0 when not printed), runtime and resources line."""
     jobs: list[dict[str, object]] = []
     for line in text.splitlines():
         line = line.strip()
         if head := re.match(r"^(?:local)?rule (\w+):$", line):
-            jobs.append({"rule": head.group(1), "molecule": None, "priority": 0, "runtime": None})
+            jobs.append({"rule": head.group(1), "molecule": None, "priority": 0, "runtime": None, "resources": None})
         elif jobs and (m := re.match(r"wildcards: .*molecule=([\w.-]+)", line)):
             jobs[-1]["molecule"] = m.group(1)
         elif jobs and (m := re.match(r"priority: (-?\d+)$", line)):
             jobs[-1]["priority"] = int(m.group(1))
-        elif jobs and (m := re.search(r"resources: .*runtime=(\d+)", line)):
-            jobs[-1]["runtime"] = int(m.group(1))
+        elif jobs and line.startswith("resources:"):
+            jobs[-1]["resources"] = line
+            if m := re.search(r"runtime=(\d+)", line):
+                jobs[-1]["runtime"] = int(m.group(1))
     return jobs
 
 
