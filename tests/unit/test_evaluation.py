@@ -25,7 +25,7 @@ from scoredyn.evaluation.metrics import (
     nested,
     outside,
 )
-from scoredyn.evaluation.observe import Observed, halves, observe
+from scoredyn.evaluation.observe import Observed, halves, observe, thinned
 from scoredyn.evaluation.stage import evaluate_speed_stage, metrics_stage
 from scoredyn.layout import Layout
 from scoredyn.md.summary import MDSummary, PhaseSpeed
@@ -103,6 +103,32 @@ def test_equilibrium_rows_put_a_faithful_method_at_the_floor_and_a_shifted_one_f
     assert bad["phi", "SD vs MD", "w1_deg"] == pytest.approx(40.0, abs=1.5)
     assert bad["bond C-C", "SD vs MD", "w1_A"] == pytest.approx(0.4, abs=0.01)
     assert good["angle C-C-C", "SD vs MD", "w1_deg"] < 0.2
+
+
+def test_a_faithful_method_with_sparser_frames_sits_at_the_floor_of_equal_halves(rng):
+    """SD saves one frame per 1 ps step, MD ten: read alike and compared half against half, an exact
+    method is at the floor (the whole 1000 SD frames against 12000 MD ones were 3.5x MD's 6000-frame halves)."""
+    md = _observed(rng, 12_000, dt=0.1)
+    rows = {}
+    for name, shift in (("same", 0.0), ("bent", 2.0)):
+        sd = _observed(rng, 1_000, shift=shift, dt=1.0)
+        eq = equilibrium_rows("mol", {"MD": md, "SD": sd})
+        rows[name] = eq.set_index(["observable", "method", "statistic"]).value
+    for observable in ("bond C-C", "angle C-C-C", "phi"):
+        floor = rows["same"][observable, "MD split-half", "jsd_nats"]
+        assert 0.6 < rows["same"][observable, "SD vs MD", "half_jsd_nats"] / floor < 1.6
+        assert rows["same"][observable, "SD vs MD", "jsd_nats"] < floor  # MD's halves are half as long
+    floor = rows["bent"]["bond C-C", "MD split-half", "jsd_nats"]
+    assert rows["bent"]["bond C-C", "SD vs MD", "half_jsd_nats"] > 3 * floor  # bonds 0.02 A (2/3 of a sd) long
+
+
+def test_thinned_reads_every_kth_frame_of_pooled_classes(rng):
+    obs = _observed(rng, 20, dt=0.1)
+    coarse = thinned(obs, 0.5)
+    assert coarse.n_frames == 4 and coarse.dt_ps == pytest.approx(0.5)
+    np.testing.assert_array_equal(coarse.bonds["C-C"], obs.bonds["C-C"].reshape(20, 2)[::5].ravel())
+    np.testing.assert_array_equal(coarse.dihedrals["phi"], obs.dihedrals["phi"][::5])
+    assert thinned(obs, 0.1) is obs
 
 
 def _two_state(n_cycles, dwell_a, dwell_b, dt):

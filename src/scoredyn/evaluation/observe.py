@@ -51,6 +51,20 @@ def observe(mol: ResolvedMolecule, pos: np.ndarray, dt_ps: float) -> Observed:
     )
 
 
+def thinned(obs: Observed, dt_ps: float) -> Observed:
+    """Every k-th frame of a trajectory's observables, k = round(dt_ps / obs.dt_ps) (at least 1):
+    the trajectory read at the frame interval of a coarser one."""
+    k = max(1, round(dt_ps / obs.dt_ps))
+    if k == 1:
+        return obs
+
+    def every(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {n: v.reshape(obs.n_frames, -1)[::k].ravel() for n, v in d.items()}  # per-frame blocks of pooled classes
+
+    return Observed(every(obs.dihedrals), every(obs.bonds), every(obs.angles), obs.assignment[::k], obs.states,
+                    obs.dt_ps * k)  # fmt: skip
+
+
 def halves(obs: Observed) -> tuple[Observed, Observed]:
     """The first and second half of a trajectory's observables, for split-half noise floors."""
     half = obs.n_frames // 2

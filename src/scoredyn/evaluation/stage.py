@@ -123,12 +123,13 @@ def evaluate_equilibrium_stage(
 
 
 def _log_headline(df: pd.DataFrame, name: str) -> None:
+    v = df.set_index(["observable", "method", "statistic"]).value
     jsd = df[(df.statistic == "jsd_nats") & ~df.method.str.contains("split-half")]
     for r in jsd.itertuples():
-        floor = df[(df.observable == r.observable) & (df.method == f"{REFERENCE} split-half")].value
-        if "/" in r.observable or ("bond" not in r.observable and "angle" not in r.observable):
-            log.info("%s %s: JSD %s = %.4f (MD split-half floor %.4f)", name, r.observable, r.method, r.value,
-                     floor.iloc[0] if len(floor) else float("nan"))  # fmt: skip
+        floor = v.get((r.observable, f"{REFERENCE} split-half", "jsd_nats"), np.nan)
+        half = v.get((r.observable, r.method, "half_jsd_nats"), np.nan)
+        log.info("%s %s: JSD %s = %.4f; of halves %.4f, %.1fx the MD split-half floor %.4f", name, r.observable,
+                 r.method, r.value, half, half / floor if floor > 0 else np.nan, floor)  # fmt: skip
 
 
 def conditional_times(cfg: Config, lag_ps: float, time_ps: float) -> list[float]:
