@@ -14,7 +14,12 @@ value, their correlation and the change's standard deviation:
   lost between high and low noise.
 
 A slope of 0 is a model that does not pull phi back into its basin at all; SD then wanders
-into phi > 0, where MD rarely goes.
+into phi > 0, where MD rarely goes. ``within sd deg`` is the spread of the moves that stay
+in their basin and ``crossing %`` the share that change phi by more than 60 degrees: a
+kernel too wide in either flattens the free-energy profile and shortens the first passages.
+``off-manifold A`` is how far the moves' end structures sit from their own bond lengths and
+angles (MD's next frames: their thermal vibration). Run with ``--fast model`` it measures
+the network's own output; noise left there is the extra width of a redrawn move's torsions.
 
     .venv/bin/python bench/drift.py LABEL=results/demo/model/model.pt ...
         [--run results/demo] [--config config.yaml] [--fast redraw]
@@ -40,10 +45,31 @@ def wrapped(d: np.ndarray) -> np.ndarray:
     return (d + 180.0) % 360.0 - 180.0
 
 
-def drift_row(label: str, start: np.ndarray, change: np.ndarray) -> dict[str, object]:
-    """Slope and correlation of change [M] against start [M] (degrees), and the change's sd."""
+#: a change of phi over one move beyond this (degrees) is a crossing into another basin
+CROSSING_DEG = 60.0
+
+
+def drift_row(label: str, start: np.ndarray, change: np.ndarray, off: float = np.nan) -> dict[str, object]:
+    """Slope and correlation of change [M] against start [M] (degrees), the change's sd, its sd
+    within a basin, the share of moves that cross into another, and ``off``, the moves' rms
+    distance (A per atom) from their own fast-coordinate projection."""
+    within = np.abs(change) < CROSSING_DEG
     return {"moves": label, "slope": float(np.polyfit(start, change, 1)[0]),
-            "corr": float(np.corrcoef(start, change)[0, 1]), "sd deg": float(change.std())}  # fmt: skip
+            "corr": float(np.corrcoef(start, change)[0, 1]), "sd deg": float(change.std()),
+            "within sd deg": float(change[within].std()), "crossing %": 100 * float(np.mean(~within)),
+            "off-manifold A": off}  # fmt: skip
+
+
+def off_manifold(system: RolloutSystem, pos: torch.Tensor) -> float:
+    """The rms atom distance (A) of structures pos [M, N, 3] from their projection onto the
+    anchor's mean bond lengths and angles with their torsions held: how far the network's
+    output sits from a molecule's geometry (with ``--fast model``), the noise that a redraw
+    takes out of the bonds but keeps in each held torsion. NaN for a model without anchors."""
+    anchor = system.sampler.anchor
+    if anchor is None:
+        return float("nan")
+    x = pos.double()
+    return float(((x - anchor.apply(x, hold=True)) ** 2).sum(-1).mean().sqrt())
 
 
 def main() -> None:
@@ -75,13 +101,15 @@ def main() -> None:
         start = mol.dihedral_values(r)[phi]
         if lag is None:
             lag = system.lag_ps
-            rows.append(drift_row("MD", start, wrapped(mol.dihedral_values(nxt)[phi] - start)))
+            off = off_manifold(system, torch.as_tensor(nxt))
+            rows.append(drift_row("MD", start, wrapped(mol.dihedral_values(nxt)[phi] - start), off))
         rt = torch.as_tensor(r, dtype=sampler.dtype)
         gen = torch.Generator().manual_seed(args.seed)
         noise = torch.randn(len(r), sampler.n_atoms * sampler.noise_draws, 3, generator=gen, dtype=sampler.dtype)
         for what, move in (("mean", sampler.mean_move(rt)), ("sampled", sampler.sample(rt, noise))):
-            pos = (rt + move).double().numpy()
-            rows.append(drift_row(f"{label} {what}", start, wrapped(mol.dihedral_values(pos)[phi] - start)))
+            pos = rt + move
+            change = wrapped(mol.dihedral_values(pos.double().numpy())[phi] - start)
+            rows.append(drift_row(f"{label} {what}", start, change, off_manifold(system, pos)))
     print(f"{phi} over one {lag:g} ps move from {len(start)} MD production frames ({args.fast} fast coordinates)")
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
 
